@@ -1,0 +1,85 @@
+/**
+ * @module app: createApp(deps) builds the Hono app. Web-standard APIs only, so the same app runs on Node and
+ * Workers; everything runtime-specific (undici, native HNSW, model loading, pino) is injected by the entry.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { SingleFlight } from './cache/single-flight.js';
+import type { Embedder } from './embed/types.js';
+import { errorResponse, NotFoundError, PayloadTooLargeError, RepriseError } from './openai/errors.js';
+import type { Logger } from './observe/logger.js';
+import { Metrics } from './observe/metrics.js';
+import { cachedRoute } from './routes/cached.js';
+import { passthroughRoute } from './routes/passthrough.js';
+import type { Entry, Store } from './store/types.js';
+import type { UpstreamFetch } from './upstream/types.js';
+
+export interface AppDeps {
+  config: {
+    upstream: string;
+    cacheEnabled: boolean;
+    sharedCache: boolean;
+    ttl: number;
+    threshold?: number | undefined;
+    bodyLimit: number;
+  };
+  store: Store;
+  /** returns the embedder once it has loaded */
+  embedder: () => Embedder | undefined;
+  upstream: UpstreamFetch;
+  logger: Logger;
+  metrics?: Metrics;
+  /** ms since epoch @default Date.now */
+  now?: () => number;
+}
+
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const metrics = deps.metrics ?? new Metrics();
+  const now = deps.now ?? Date.now;
+  const forwardDeps = { upstream: deps.upstream, upstreamUrl: config.upstream };
+  const cachedDeps = {
+    ...forwardDeps,
+    store: deps.store,
+    embedder: deps.embedder,
+    flights: new SingleFlight<Entry>(),
+    metrics,
+    logger,
+    now,
+    cacheEnabled: config.cacheEnabled,
+    sharedCache: config.sharedCache,
+    ttl: config.ttl,
+    ...(config.threshold !== undefined && { threshold: config.threshold }),
+  };
+
+  const app = new Hono();
+
+  app.get('/healthz', (c) => {
+    const e = deps.embedder();
+    return e ? c.json({ status: 'ok', embedder: e.id }) : c.json({ status: 'loading' }, 503);
+  });
+  app.get('/metrics', (c) => c.text(metrics.prometheus(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/stats', (c) => c.json({ ...metrics.snapshot(), entries: deps.store.size() }));
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: config.bodyLimit,
+      onError: () => {
+        throw new PayloadTooLargeError(config.bodyLimit);
+      },
+    }),
+  );
+  app.post('/v1/chat/completions', cachedRoute('chat', cachedDeps));
+  app.post('/v1/completions', cachedRoute('completions', cachedDeps));
+  app.post('/v1/embeddings', cachedRoute('embeddings', cachedDeps));
+  app.all('/v1/*', passthroughRoute(forwardDeps));
+
+  app.notFound((c) => errorResponse(new NotFoundError(c.req.path)));
+  app.onError((err, c) => {
+    if (c.req.raw.signal.aborted) return errorResponse(new RepriseError('Client closed the request.', 499, 'client_closed'));
+    if (!(err instanceof RepriseError)) logger.error({ err: err.message, stack: err.stack }, 'unhandled error');
+    return errorResponse(err);
+  });
+  return app;
+}

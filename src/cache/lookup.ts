@@ -1,0 +1,55 @@
+/**
+ * @module cache/lookup: exact tier first (no embedding needed), then embed → vector search in scope → verify.
+ * A fault in any stage is reported, not thrown, so the caller can fail open.
+ */
+import type { Embedder } from '../embed/types.js';
+import type { FaultStage } from '../observe/metrics.js';
+import type { Entry, Store } from '../store/types.js';
+import type { CacheKey } from './key.js';
+import type { CachePolicy } from './policy.js';
+import { verify } from './verify.js';
+
+export type Lookup =
+  | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
+  | { kind: 'miss'; reason: string; vector?: Float32Array }
+  | { kind: 'fault'; stage: FaultStage; error: unknown; vector?: Float32Array };
+
+export interface LookupDeps {
+  store: Store;
+  embedder: Embedder;
+  /** cosine a semantic hit needs when the request does not say */
+  threshold: number;
+  now: () => number;
+}
+
+/** Candidates considered per search: the nearest one may fail a guard while the next passes. */
+const TOP_K = 4;
+
+export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
+  const fresh = (e: Entry) => policy.maxAge === undefined || deps.now() - e.createdAt <= policy.maxAge * 1000;
+
+  let exact: Entry | undefined;
+  try {
+    exact = await deps.store.getExact(key.scope, key.textKey);
+  } catch (error) {
+    return { kind: 'fault', stage: 'lookup', error };
+  }
+  if (exact && fresh(exact)) return { kind: 'hit', entry: exact, match: 'exact', score: 1 };
+  if (!key.semantic) return { kind: 'miss', reason: 'exact-only' };
+
+  let vector: Float32Array;
+  try {
+    [vector] = (await deps.embedder.embed([key.text])) as [Float32Array];
+  } catch (error) {
+    return { kind: 'fault', stage: 'embed', error };
+  }
+  let candidates;
+  try {
+    candidates = (await deps.store.search(key.scope, vector, TOP_K)).filter((c) => fresh(c.entry));
+  } catch (error) {
+    return { kind: 'fault', stage: 'search', error, vector };
+  }
+  const verdict = verify(key.text, candidates, policy.threshold ?? deps.threshold);
+  if (verdict.ok) return { kind: 'hit', entry: verdict.candidate.entry, match: 'semantic', score: verdict.candidate.score };
+  return { kind: 'miss', reason: verdict.reason, vector };
+}

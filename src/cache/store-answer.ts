@@ -1,0 +1,40 @@
+/** @module cache/store-answer: turn a complete upstream answer into an entry and put it in the store. */
+import type { Embedder } from '../embed/types.js';
+import type { ParsedRequest } from '../openai/request.js';
+import type { Entry, Store } from '../store/types.js';
+import type { CacheKey } from './key.js';
+import type { CachePolicy } from './policy.js';
+
+export interface StoreAnswerArgs {
+  store: Store;
+  embedder: Embedder;
+  key: CacheKey;
+  req: ParsedRequest;
+  policy: CachePolicy;
+  tenant: string;
+  response: unknown;
+  /** the query's vector if the lookup already computed it */
+  vector?: Float32Array;
+  now: number;
+}
+
+export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
+  // A no-cache request skipped the lookup, so its vector is computed now, after the client has its answer.
+  const vector = a.key.semantic ? (a.vector ?? (await a.embedder.embed([a.key.text]))[0]) : undefined;
+  const entry: Entry = {
+    id: crypto.randomUUID(),
+    scope: a.key.scope,
+    textKey: a.key.textKey,
+    text: a.key.text,
+    ...(vector && { vector }),
+    response: a.response,
+    endpoint: a.req.endpoint,
+    model: a.req.model,
+    tenant: a.tenant,
+    namespace: a.policy.namespace,
+    createdAt: a.now,
+    expiresAt: a.now + a.policy.ttl * 1000,
+  };
+  await a.store.put(entry, a.policy.ttl);
+  return entry;
+}

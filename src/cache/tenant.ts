@@ -1,0 +1,16 @@
+/** @module cache/tenant: who owns an entry, derived from the caller's credential (DESIGN: cache-key contract 2). */
+import { sha256 } from './hash.js';
+
+/** Tenant id used when the operator turns on one shared cache for all credentials. */
+export const SHARED_TENANT = 'shared';
+
+/**
+ * A stable, non-reversible tenant id from `Authorization` or `api-key` (Azure style).
+ * Requests without a credential share the "anonymous" tenant; a client-chosen header never picks a tenant.
+ */
+export async function tenantOf(headers: Headers, shared: boolean): Promise<string> {
+  if (shared) return SHARED_TENANT;
+  const credential = headers.get('authorization') ?? headers.get('api-key');
+  if (!credential) return 'anonymous';
+  return (await sha256(`reprise-tenant\u0000${credential.trim()}`)).slice(0, 32);
+}

@@ -1,0 +1,157 @@
+/** @module config: one schema for flags and env vars, parsed once into a frozen Config. */
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+/** "20mb", "512kb", "1048576" → bytes. */
+const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(String(v));
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as 20mb or 1048576' });
+    return z.NEVER;
+  }
+  const mult = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.round(Number(m[1]) * mult);
+});
+
+const url = z
+  .string()
+  .url()
+  .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+/**
+ * Every setting: its flag, env var, default and doc. `--help` and the README table are generated from this list,
+ * so a documented default is always the applied one.
+ */
+export const OPTIONS = {
+  port: { flag: 'port', env: 'PORT', default: '8080', doc: 'port to listen on', schema: int(0, 65535) },
+  host: { flag: 'host', env: 'HOST', default: '0.0.0.0', doc: 'address to bind', schema: z.string().min(1) },
+  upstream: {
+    flag: 'upstream',
+    env: 'UPSTREAM_URL',
+    default: 'https://api.openai.com/v1',
+    doc: 'OpenAI-compatible base URL that misses are forwarded to',
+    schema: url,
+  },
+  cacheEnabled: {
+    flag: 'cache',
+    env: 'CACHE_ENABLED',
+    default: 'true',
+    doc: 'false turns Reprise into a plain pass-through proxy',
+    schema: bool,
+  },
+  threshold: {
+    flag: 'threshold',
+    env: 'CACHE_THRESHOLD',
+    default: '',
+    doc: "cosine similarity a semantic hit needs (0-1); empty = the embedder's calibrated default",
+    schema: z.union([z.literal('').transform(() => undefined), z.coerce.number().min(0).max(1)]),
+  },
+  ttl: { flag: 'ttl', env: 'CACHE_TTL', default: '86400', doc: 'seconds an entry lives after it is stored', schema: int(1) },
+  maxEntries: {
+    flag: 'max-entries',
+    env: 'CACHE_MAX_ENTRIES',
+    default: '100000',
+    doc: 'entries kept in memory before the least recently used are evicted',
+    schema: int(1),
+  },
+  sharedCache: {
+    flag: 'shared-cache',
+    env: 'CACHE_SHARED',
+    default: 'false',
+    doc: 'true lets all API keys share one cache (by default each credential is its own tenant)',
+    schema: bool,
+  },
+  embedModel: {
+    flag: 'embed-model',
+    env: 'EMBED_MODEL',
+    default: 'Xenova/all-MiniLM-L6-v2',
+    doc: 'Hugging Face model id or local folder for transformers.js; "bundled" = the offline USE-lite model',
+    schema: z.string().min(1),
+  },
+  modelCacheDir: {
+    flag: 'model-cache-dir',
+    env: 'MODEL_CACHE_DIR',
+    default: '.models',
+    doc: 'where downloaded models are cached',
+    schema: z.string().min(1),
+  },
+  hnswMin: {
+    flag: 'hnsw-min',
+    env: 'INDEX_HNSW_MIN',
+    default: '2048',
+    doc: 'entries in one scope before its vector index switches from exact scan to HNSW',
+    schema: int(1),
+  },
+  bodyLimit: { flag: 'body-limit', env: 'BODY_LIMIT', default: '20mb', doc: 'largest request body accepted', schema: bytes },
+  upstreamTimeoutMs: {
+    flag: 'upstream-timeout',
+    env: 'UPSTREAM_TIMEOUT_MS',
+    default: '600000',
+    doc: 'ms to wait for upstream response headers, and between body chunks',
+    schema: int(1),
+  },
+  upstreamConnections: {
+    flag: 'upstream-connections',
+    env: 'UPSTREAM_CONNECTIONS',
+    default: '128',
+    doc: 'keep-alive connections per upstream origin',
+    schema: int(1),
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    doc: 'fatal, error, warn, info, debug or trace',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+} as const;
+
+type Options = typeof OPTIONS;
+export type Config = Readonly<{ [K in keyof Options]: z.output<Options[K]['schema']> }>;
+export type OptionName = keyof Options;
+
+/** A bad setting: the message names the flag and env var. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parse settings. `flags` win over `env`, which wins over defaults.
+ * @param flags values by flag name (e.g. `{ port: '9000', 'embed-model': 'bundled' }`)
+ * @param env environment variables (Node: process.env; Workers: bindings)
+ */
+export function parseConfig(flags: Record<string, string | boolean | undefined>, env: Record<string, unknown>): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, opt] of Object.entries(OPTIONS) as [OptionName, Options[OptionName]][]) {
+    const raw = flags[opt.flag] ?? (env[opt.env] as string | undefined) ?? opt.default;
+    const parsed = (opt.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => i.message).join('; ');
+      throw new ConfigError(`invalid setting --${opt.flag} / ${opt.env} = ${JSON.stringify(raw)}: ${why}`);
+    }
+    out[name] = parsed.data;
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** The `--help` text, built from OPTIONS. */
+export function helpText(): string {
+  const rows = Object.values(OPTIONS).map(
+    (o) => `  --${o.flag.padEnd(22)} ${o.env.padEnd(22)} ${o.doc}${o.default === '' ? '' : ` (default: ${o.default})`}`,
+  );
+  return [
+    'reprise: a semantic caching proxy for OpenAI-compatible APIs',
+    '',
+    'Usage: reprise [options]        every option can also be set by its env var',
+    '',
+    `  ${'flag'.padEnd(24)} ${'env'.padEnd(22)} meaning`,
+    ...rows,
+    `  --${'help'.padEnd(22)} ${''.padEnd(22)} show this text`,
+  ].join('\n');
+}

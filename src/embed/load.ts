@@ -1,0 +1,39 @@
+/**
+ * @module embed/load: pick the embedder at start-up. transformers.js first; when its model cannot be had
+ * (offline, no cache), the bundled USE-lite model, with a warning. Then memo and micro-batching on top.
+ */
+import type { Logger } from '../observe/logger.js';
+import { BatchingEmbedder } from './batcher.js';
+import { MemoEmbedder } from './memo.js';
+import { loadTransformers } from './transformers.js';
+import type { Embedder } from './types.js';
+import { loadUseLite } from './use-lite.js';
+
+/** `--embed-model bundled` skips transformers.js and uses the offline model directly. */
+export const BUNDLED = 'bundled';
+
+export interface LoadOptions {
+  model: string;
+  cacheDir: string;
+  logger: Logger;
+}
+
+export async function loadEmbedder({ model, cacheDir, logger }: LoadOptions): Promise<Embedder> {
+  let base: Embedder;
+  if (model === BUNDLED) {
+    base = await loadUseLite();
+  } else {
+    try {
+      base = await loadTransformers({ model, cacheDir });
+    } catch (err) {
+      logger.warn(
+        { model, err: err instanceof Error ? err.message : String(err) },
+        'embedding model could not be loaded; falling back to the bundled offline model (USE-lite)',
+      );
+      base = await loadUseLite();
+    }
+  }
+  logger.info({ embedder: base.id, dim: base.dim, threshold: base.defaultThreshold }, 'embedder ready');
+  // Memo outside the batcher: a remembered text never waits in the batch queue.
+  return new MemoEmbedder(new BatchingEmbedder(base));
+}

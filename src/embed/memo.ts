@@ -1,0 +1,33 @@
+/** @module embed/memo: remember recent embeddings by text, so a repeated text costs no model call. */
+import { LRUCache } from 'lru-cache';
+import type { Embedder } from './types.js';
+
+export class MemoEmbedder implements Embedder {
+  readonly id: string;
+  readonly dim: number;
+  readonly defaultThreshold: number;
+  private readonly memo: LRUCache<string, Float32Array>;
+
+  /** @param max texts remembered @default 10000 */
+  constructor(
+    private readonly inner: Embedder,
+    max = 10_000,
+  ) {
+    this.id = inner.id;
+    this.dim = inner.dim;
+    this.defaultThreshold = inner.defaultThreshold;
+    this.memo = new LRUCache({ max });
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    const out: Array<Float32Array | undefined> = texts.map((t) => this.memo.get(t));
+    const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
+    if (missing.length > 0) {
+      const vectors = await this.inner.embed(missing);
+      const fresh = new Map(missing.map((t, i) => [t, vectors[i]!]));
+      for (const [t, v] of fresh) this.memo.set(t, v);
+      for (let i = 0; i < texts.length; i++) out[i] ??= fresh.get(texts[i]!);
+    }
+    return out as Float32Array[];
+  }
+}

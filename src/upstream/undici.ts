@@ -1,0 +1,61 @@
+/**
+ * @module upstream/undici: UpstreamFetch over an undici Agent (keep-alive pools per origin).
+ * undici.request, not fetch: it neither decodes content-encoding nor adds overhead we do not need.
+ */
+import { Readable } from 'node:stream';
+import { Agent, errors, request } from 'undici';
+import { UpstreamError } from '../openai/errors.js';
+import type { UpstreamFetch, UpstreamRequest } from './types.js';
+
+export interface UndiciOptions {
+  /** keep-alive connections per origin @default 128 */
+  connections?: number;
+  /** ms to wait for response headers, and between body chunks @default 600000 */
+  timeoutMs?: number;
+}
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: UpstreamFetch; close: () => Promise<void> } {
+  const timeout = opts.timeoutMs ?? 600_000;
+  const agent = new Agent({
+    connections: opts.connections ?? 128,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+    pipelining: 1,
+  });
+
+  const fetch: UpstreamFetch = async (req: UpstreamRequest) => {
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => (headers[k] = v));
+    const body =
+      req.body instanceof ReadableStream ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : req.body;
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(req.url, {
+        method: req.method as 'POST',
+        headers,
+        body: body ?? undefined,
+        signal: req.signal,
+        dispatcher: agent,
+      });
+    } catch (err) {
+      if (req.signal.aborted) throw err;
+      if (err instanceof errors.HeadersTimeoutError) throw new UpstreamError('Upstream did not answer in time.', 504, 'upstream_timeout');
+      throw new UpstreamError(`Upstream could not be reached: ${(err as Error).message}`);
+    }
+    const out = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (Array.isArray(v)) for (const x of v) out.append(k, x);
+      else if (v !== undefined) out.set(k, v);
+    }
+    if (NULL_BODY_STATUS.has(res.statusCode) || req.method === 'HEAD') {
+      res.body.resume();
+      return new Response(null, { status: res.statusCode, headers: out });
+    }
+    return new Response(Readable.toWeb(res.body) as ReadableStream<Uint8Array>, { status: res.statusCode, headers: out });
+  };
+
+  return { fetch, close: () => agent.close() };
+}
