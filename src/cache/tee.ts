@@ -13,8 +13,11 @@ export type Captured = { ok: true; response: unknown } | { ok: false; reason: st
 export interface TeeHooks {
   /** every chunk, in order, as it is passed on */
   onChunk?(chunk: Uint8Array): void;
-  /** upstream ended cleanly; `captured` says whether there is a complete answer to store */
-  onEnd(captured: Captured): void;
+  /**
+   * upstream ended cleanly; `captured` says whether there is a complete answer to store. The client's stream
+   * closes after the returned promise settles, so a client that has read the whole answer finds it cached.
+   */
+  onEnd(captured: Captured): void | Promise<void>;
   /** upstream broke or the client went away; nothing is stored */
   onAbort(reason: unknown): void;
 }
@@ -68,8 +71,11 @@ export function teeForStore(
           return;
         }
         if (r.done) {
+          if (!settled) {
+            settled = true;
+            await Promise.resolve(hooks.onEnd(finish())).catch(() => {});
+          }
           ctrl.close();
-          settle(() => hooks.onEnd(finish()));
           return;
         }
         const chunk = r.value;

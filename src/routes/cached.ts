@@ -168,7 +168,7 @@ async function miss(
     onEnd: (captured) => {
       if (!ok || !ctx.policy.write) return notStored(ok ? 'no-store' : `status-${res.status}`);
       if (!captured.ok) return notStored(captured.reason);
-      storeAnswer({ ...ctx, store: deps.store, req: ctx.parsed, response: captured.response, now: deps.now() })
+      return storeAnswer({ ...ctx, store: deps.store, req: ctx.parsed, response: captured.response, now: deps.now() })
         .then(
           (entry) => {
             deps.metrics.stored();

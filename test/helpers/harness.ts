@@ -1,0 +1,70 @@
+/** Starts a fake upstream and a real Reprise server on free ports, and makes real `openai` SDK clients for them. */
+import OpenAI from 'openai';
+import { parseConfig } from '../../src/config.js';
+import type { Embedder } from '../../src/embed/types.js';
+import { loadUseLite } from '../../src/embed/use-lite.js';
+import { MemoEmbedder } from '../../src/embed/memo.js';
+import { BatchingEmbedder } from '../../src/embed/batcher.js';
+import { silentLogger } from '../../src/observe/logger.js';
+import { startReprise, type Running } from '../../src/server.js';
+import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
+
+let useLite: Promise<Embedder> | undefined;
+/** The bundled model, loaded once per test file, wrapped as production wraps it. */
+export function bundledEmbedder(): Promise<Embedder> {
+  useLite ??= loadUseLite().then((e) => new MemoEmbedder(new BatchingEmbedder(e)));
+  return useLite;
+}
+
+/** A clock tests move by hand: TTL tests need no sleeps. */
+export class FakeClock {
+  t = Date.UTC(2026, 0, 1);
+  now = () => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface Harness {
+  up: FakeUpstream;
+  reprise: Running;
+  clock: FakeClock;
+  /** an SDK client pointed at Reprise */
+  client(apiKey?: string, opts?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  flags: Record<string, string> = {},
+  opts: { embedder?: Embedder | Promise<Embedder> } = {},
+): Promise<Harness> {
+  const up = await startFakeUpstream();
+  const clock = new FakeClock();
+  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', ...flags }, {});
+  const reprise = await startReprise(config, { embedder: opts.embedder ?? bundledEmbedder(), logger: silentLogger, now: clock.now });
+  await reprise.ready;
+  return {
+    up,
+    reprise,
+    clock,
+    client: (apiKey = 'sk-test-a', o = {}) => new OpenAI({ apiKey, baseURL: `${reprise.url}/v1`, maxRetries: 0, ...o }),
+    async close() {
+      await reprise.close();
+      await up.close();
+    },
+  };
+}
+
+/** Non-streaming chat call that returns the body and the response headers. */
+export async function chat(client: OpenAI, body: Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'model'> & { model?: string }, headers?: Record<string, string>) {
+  const { data, response } = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', ...body, stream: false }, { headers })
+    .withResponse();
+  return { data, headers: response.headers, status: response.status };
+}
+
+/** A one-message user question. */
+export const ask = (text: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) => ({
+  messages: [{ role: 'user' as const, content: text }],
+  ...extra,
+});

@@ -1,0 +1,111 @@
+/** Request controls: Cache-Control no-store / no-cache / max-age, x-cache-ttl / -threshold / -namespace, and TTL. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { APIError } from 'openai';
+import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ ttl: '3600' });
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  h.up.reset();
+  await h.reprise.store.purge({});
+});
+
+describe('Cache-Control', () => {
+  it('no-store neither reads nor writes the cache', async () => {
+    const c = h.client();
+    await chat(c, ask('What is the capital of Peru?'));
+    const r = await chat(c, ask('What is the capital of Peru?'), { 'cache-control': 'no-store' });
+    expect(r.headers.get('x-cache-status')).toBe('BYPASS');
+    expect(r.headers.get('x-cache-reason')).toBe('no-store');
+    expect(h.up.count()).toBe(2);
+    await chat(c, ask('What is the boiling point of ethanol?'), { 'cache-control': 'no-store' });
+    const after = await chat(c, ask('What is the boiling point of ethanol?'));
+    expect(after.headers.get('x-cache-status')).toBe('MISS');
+  });
+
+  it('no-cache skips the cached answer but stores the fresh one in its place', async () => {
+    const c = h.client();
+    const old = await chat(c, ask('Who painted the Mona Lisa?'));
+    const fresh = await chat(c, ask('Who painted the Mona Lisa?'), { 'cache-control': 'no-cache' });
+    expect(fresh.headers.get('x-cache-status')).toBe('BYPASS');
+    expect(fresh.headers.get('x-cache-reason')).toBe('no-cache');
+    expect(fresh.data.choices[0]!.message.content).not.toBe(old.data.choices[0]!.message.content);
+    const next = await chat(c, ask('Who painted the Mona Lisa?'));
+    expect(next.headers.get('x-cache-status')).toBe('HIT');
+    expect(next.data.choices[0]!.message.content).toBe(fresh.data.choices[0]!.message.content);
+    expect(h.reprise.store.size()).toBe(1);
+  });
+
+  it('max-age serves only entries young enough', async () => {
+    const c = h.client();
+    await chat(c, ask('How many bones are in the human body?'));
+    h.clock.advance(120_000);
+    const tooOld = await chat(c, ask('How many bones are in the human body?'), { 'cache-control': 'max-age=60' });
+    expect(tooOld.headers.get('x-cache-status')).toBe('MISS');
+    const young = await chat(c, ask('How many bones are in the human body?'), { 'cache-control': 'max-age=60' });
+    expect(young.headers.get('x-cache-status')).toBe('HIT');
+  });
+});
+
+describe('TTL', () => {
+  it('an entry stops hitting after its TTL, counted from storing, and a hit does not extend it', async () => {
+    const c = h.client();
+    await chat(c, ask('What is the chemical symbol for gold?'));
+    h.clock.advance(3_000_000);
+    expect((await chat(c, ask('What is the chemical symbol for gold?'))).headers.get('x-cache-status')).toBe('HIT');
+    h.clock.advance(600_001);
+    expect((await chat(c, ask('What is the chemical symbol for gold?'))).headers.get('x-cache-status')).toBe('MISS');
+    expect(h.up.count()).toBe(2);
+  });
+
+  it('x-cache-ttl sets the TTL of the stored answer', async () => {
+    const c = h.client();
+    await chat(c, ask('What is the square root of sixty four?'), { 'x-cache-ttl': '10' });
+    h.clock.advance(9_000);
+    expect((await chat(c, ask('What is the square root of sixty four?'))).headers.get('x-cache-status')).toBe('HIT');
+    h.clock.advance(2_000);
+    expect((await chat(c, ask('What is the square root of sixty four?'))).headers.get('x-cache-status')).toBe('MISS');
+  });
+});
+
+describe('x-cache-* headers', () => {
+  it('x-cache-threshold raises the bar for a semantic hit', async () => {
+    const c = h.client();
+    await chat(c, ask('How do I reset my password?'));
+    const strict = await chat(c, ask('How can I reset my password?'), { 'x-cache-threshold': '0.999' });
+    expect(strict.headers.get('x-cache-status')).toBe('MISS');
+    const normal = await chat(c, ask('How can I reset my password?'));
+    expect(normal.headers.get('x-cache-status')).toBe('HIT');
+  });
+
+  it('x-cache-namespace partitions the cache', async () => {
+    const c = h.client();
+    await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-a' });
+    expect((await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-b' })).headers.get('x-cache-status')).toBe('MISS');
+    expect((await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-a' })).headers.get('x-cache-status')).toBe('HIT');
+  });
+
+  it('x-cache-* headers are not forwarded upstream', async () => {
+    await chat(h.client(), ask('What is the smallest country?'), { 'x-cache-namespace': 'app-a', 'x-cache-ttl': '60' });
+    expect(h.up.calls[0]!.headers['x-cache-namespace']).toBeUndefined();
+    expect(h.up.calls[0]!.headers['x-cache-ttl']).toBeUndefined();
+    expect(h.up.calls[0]!.headers.authorization).toBe('Bearer sk-test-a');
+  });
+
+  it.each([
+    ['x-cache-threshold', '1.5'],
+    ['x-cache-ttl', 'soon'],
+    ['x-cache-namespace', 'bad namespace!'],
+    ['cache-control', 'max-age=abc'],
+  ])('a malformed %s is a 400 that names it', async (name, value) => {
+    const err = (await chat(h.client(), ask('Anything'), { [name]: value }).catch((e: unknown) => e)) as APIError;
+    expect(err).toBeInstanceOf(APIError);
+    expect(err.status).toBe(400);
+    expect(err.param).toBe(name);
+    expect(err.type).toBe('invalid_request_error');
+    expect(h.up.count()).toBe(0);
+  });
+});

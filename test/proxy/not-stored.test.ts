@@ -1,0 +1,80 @@
+/** Nothing wrong is stored: errors, broken streams and aborted streams never become entries. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { APIError } from 'openai';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  h.up.reset();
+  await h.reprise.store.purge({});
+});
+
+describe('upstream errors', () => {
+  for (const status of [429, 500]) {
+    it(`passes a ${status} through with its body and does not cache it`, async () => {
+      h.up.next({ status });
+      const err = await chat(h.client(), ask(`Question that fails with ${status}`)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(APIError);
+      expect((err as APIError).status).toBe(status);
+      expect((err as APIError).headers?.get('x-cache-status')).toBe('MISS');
+      expect((err as APIError).error).toMatchObject({ message: expect.any(String) });
+      if (status === 429) expect((err as APIError).headers?.get('retry-after')).toBe('1');
+      const ok = await chat(h.client(), ask(`Question that fails with ${status}`));
+      expect(ok.headers.get('x-cache-status')).toBe('MISS');
+      expect(h.up.count()).toBe(2);
+      expect(h.reprise.store.size()).toBe(1);
+    });
+  }
+});
+
+async function drain(text: string) {
+  const stream = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], stream: true });
+  let content = '';
+  for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? '';
+  return content;
+}
+
+describe('broken and aborted streams', () => {
+  it('a stream cut off by upstream reaches the client as an error and is not cached', async () => {
+    h.up.next({ breakAfterChunks: 2 });
+    await expect(drain('Explain photosynthesis in detail')).rejects.toThrow();
+    expect(h.reprise.store.size()).toBe(0);
+    expect(h.reprise.metrics.snapshot().notStored.aborted).toBe(1);
+    await drain('Explain photosynthesis in detail');
+    expect(h.up.count()).toBe(2);
+  });
+
+  it('a stream that ends without [DONE] is not cached', async () => {
+    h.up.next({ omitDone: true });
+    await drain('List three prime numbers');
+    expect(h.reprise.store.size()).toBe(0);
+    expect(h.reprise.metrics.snapshot().notStored['incomplete-stream']).toBe(1);
+  });
+
+  it('a client that disconnects aborts the upstream call and nothing is cached', async () => {
+    let release!: () => void;
+    h.up.next({ holdUntil: new Promise<void>((r) => (release = r)) });
+    const controller = new AbortController();
+    const stream = await h
+      .client()
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a poem about rivers' }], stream: true }, { signal: controller.signal });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    controller.abort();
+    await vi.waitFor(() => expect(h.up.aborted).toBe(1));
+    release();
+    expect(h.reprise.store.size()).toBe(0);
+    const again = await chat(h.client(), ask('Write a poem about rivers'));
+    expect(again.headers.get('x-cache-status')).toBe('MISS');
+  });
+
+  it('a finish_reason of content_filter is not cached', async () => {
+    h.up.next({ finishReason: 'content_filter' });
+    await chat(h.client(), ask('Something the filter stops'));
+    expect(h.reprise.store.size()).toBe(0);
+  });
+});
