@@ -9,6 +9,7 @@ import type { Embedder } from './embed/types.js';
 import { errorResponse, NotFoundError, PayloadTooLargeError, RepriseError } from './openai/errors.js';
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
+import { requestLog } from './observe/request-log.js';
 import { cachedRoute } from './routes/cached.js';
 import { passthroughRoute } from './routes/passthrough.js';
 import type { Entry, Store } from './store/types.js';
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps) {
   };
 
   const app = new Hono();
+  app.use(requestLog(logger));
 
   app.get('/healthz', (c) => {
     const e = deps.embedder();
