@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .union([z.boolean(), z.string().toLowerCase().pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -84,7 +84,7 @@ export const OPTIONS = {
   hnswMin: {
     flag: 'hnsw-min',
     env: 'INDEX_HNSW_MIN',
-    default: '2048',
+    default: '256',
     doc: 'entries in one scope before its vector index switches from exact scan to HNSW',
     schema: int(1),
   },
@@ -107,7 +107,7 @@ export const OPTIONS = {
     flag: 'log-level',
     env: 'LOG_LEVEL',
     default: 'info',
-    doc: 'fatal, error, warn, info, debug or trace',
+    doc: 'fatal, error, warn, info, debug, trace or silent',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   },
 } as const;
@@ -129,7 +129,9 @@ export class ConfigError extends Error {
 export function parseConfig(flags: Record<string, string | boolean | undefined>, env: Record<string, unknown>): Config {
   const out: Record<string, unknown> = {};
   for (const [name, opt] of Object.entries(OPTIONS) as [OptionName, Options[OptionName]][]) {
-    const raw = flags[opt.flag] ?? (env[opt.env] as string | undefined) ?? opt.default;
+    // An empty or blank value means "not set" (a common shell/compose accident), never 0 or "".
+    const given = (v: unknown) => v !== undefined && v !== null && String(v).trim() !== '';
+    const raw = [flags[opt.flag], env[opt.env]].find(given) ?? opt.default;
     const parsed = (opt.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => i.message).join('; ');

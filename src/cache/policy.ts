@@ -27,7 +27,7 @@ export function readPolicy(headers: Headers, defaultTtl: number): CachePolicy {
   const noStore = directives.has('no-store');
   const noCache = directives.has('no-cache');
   const maxAgeRaw = directives.get('max-age');
-  const maxAge = maxAgeRaw === undefined ? undefined : nonNegativeInt(maxAgeRaw, 'cache-control');
+  const maxAge = directives.has('max-age') ? nonNegativeInt(maxAgeRaw ?? '', 'cache-control') : undefined;
 
   const ttlRaw = headers.get('x-cache-ttl');
   const ttl = ttlRaw === null ? defaultTtl : nonNegativeInt(ttlRaw, 'x-cache-ttl');

@@ -20,7 +20,7 @@ export class Flight<R> {
   private bytes = 0;
   private overflow = false;
   private ended = false;
-  private error: unknown;
+  private failed = false;
   private readonly subscribers = new Set<ReadableStreamDefaultController<Uint8Array>>();
   private resolveHead!: (h: FlightHead | undefined) => void;
   private resolveResult!: (r: R | undefined) => void;
@@ -62,7 +62,7 @@ export class Flight<R> {
   /** The leader's call failed or was aborted: joiners' streams fail the same way. */
   fail(err: unknown): void {
     this.ended = true;
-    this.error = err;
+    this.failed = true;
     for (const c of this.subscribers) c.error(err);
     this.subscribers.clear();
     this.resolveHead(undefined);
@@ -71,7 +71,7 @@ export class Flight<R> {
 
   /** A copy of the response body from its first byte, or undefined if that is no longer possible. */
   subscribe(): ReadableStream<Uint8Array> | undefined {
-    if (this.overflow || this.error !== undefined) return undefined;
+    if (this.overflow || this.failed) return undefined;
     let ctrl!: ReadableStreamDefaultController<Uint8Array>;
     return new ReadableStream<Uint8Array>({
       start: (c) => {

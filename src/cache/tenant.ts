@@ -10,7 +10,9 @@ export const SHARED_TENANT = 'shared';
  */
 export async function tenantOf(headers: Headers, shared: boolean): Promise<string> {
   if (shared) return SHARED_TENANT;
-  const credential = headers.get('authorization') ?? headers.get('api-key');
-  if (!credential) return 'anonymous';
-  return (await sha256(`reprise-tenant\u0000${credential.trim()}`)).slice(0, 32);
+  // Both headers count: a client may send a placeholder Authorization next to its real api-key.
+  const authorization = headers.get('authorization')?.trim() ?? '';
+  const apiKey = headers.get('api-key')?.trim() ?? '';
+  if (!authorization && !apiKey) return 'anonymous';
+  return (await sha256(`reprise-tenant\u0000${authorization}\u0000${apiKey}`)).slice(0, 32);
 }

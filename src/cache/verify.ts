@@ -8,7 +8,8 @@ export type Verdict = { ok: true; candidate: Candidate } | { ok: false; reason: 
 
 /** Numbers, versions, dates and times in a text, in order ("3.11", "2024-05-01", "10:30"). */
 export function numbersIn(text: string): string[] {
-  return (text.match(/\d+(?:[.,:/-]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}\b)/g, ''));
+  // A minus counts only where it cannot be a hyphen ("-5" yes, "COVID-19" no).
+  return (text.match(/(?:(?<![\w.])-)?\d+(?:[.,:/-]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}\b)/g, ''));
 }
 
 /** Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12"). */

@@ -48,8 +48,9 @@ export class BatchingEmbedder implements Embedder {
       const batch = this.queue.splice(0, this.maxBatch);
       this.running++;
       this.calls++;
-      this.inner
-        .embed(batch.map((w) => w.text))
+      // Through a promise, so an embedder that throws synchronously rejects this batch instead of wedging the pump.
+      Promise.resolve()
+        .then(() => this.inner.embed(batch.map((w) => w.text)))
         .then(
           (vectors) => batch.forEach((w, i) => w.resolve(vectors[i]!)),
           (err) => batch.forEach((w) => w.reject(err)),

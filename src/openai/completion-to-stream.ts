@@ -35,7 +35,7 @@ function chatFrames(c: ChatCompletion, includeUsage: boolean): string[] {
   const frames: string[] = [];
   for (const ch of c.choices) {
     const m = ch.message;
-    frames.push(frame({ index: ch.index, delta: { role: m.role, content: '', refusal: null }, logprobs: null, finish_reason: null }));
+    frames.push(frame({ index: ch.index, delta: { role: m.role, content: m.content === null ? null : '', refusal: null }, logprobs: null, finish_reason: null }));
     if (m.content) {
       frames.push(frame({ index: ch.index, delta: { content: m.content }, logprobs: ch.logprobs ?? null, finish_reason: null }));
     }

@@ -71,7 +71,7 @@ export function parseRequest(endpoint: Endpoint, json: unknown): ParsedRequest {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const param = formatPath(issue.path);
-    const missing = issue.code === 'invalid_type' && getPath(json, issue.path) === undefined;
+    const missing = getPath(json, issue.path) === undefined;
     throw new InvalidRequestError(
       missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param}': ${issue.message}.`,
       param,

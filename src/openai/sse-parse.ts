@@ -33,6 +33,7 @@ export class SseParser {
   private feed(text: string): SseEvent[] {
     const out: SseEvent[] = [];
     let s = this.buf + text;
+    if (s === '') return out;
     // A CR at the very end of the last chunk may be followed by LF in the next: skip that LF.
     if (this.sawCR && s.startsWith('\n')) s = s.slice(1);
     this.sawCR = false;

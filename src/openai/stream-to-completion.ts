@@ -55,7 +55,7 @@ export class StreamAssembler {
       this.failed = true;
       return;
     }
-    if (chunk.error !== undefined || typeof chunk !== 'object' || chunk === null) {
+    if (typeof chunk !== 'object' || chunk === null || chunk.error !== undefined) {
       this.failed = true;
       return;
     }

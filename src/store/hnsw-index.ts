@@ -11,7 +11,7 @@ export interface HnswOptions {
   connectivity?: number;
   /** ef at build time @default 128 */
   expansionAdd?: number;
-  /** ef at query time; higher = better recall, slower @default 64 */
+  /** ef at query time; higher = better recall, slower @default 128 */
   expansionSearch?: number;
 }
 
@@ -25,7 +25,7 @@ export class HnswIndex implements VectorIndex {
       quantization: 'f32' as Usearch.ScalarKind,
       connectivity: opts.connectivity ?? 16,
       expansion_add: opts.expansionAdd ?? 128,
-      expansion_search: opts.expansionSearch ?? 64,
+      expansion_search: opts.expansionSearch ?? 128,
       multi: false,
     });
   }

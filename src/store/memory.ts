@@ -9,7 +9,7 @@ import type { Candidate, Entry, IndexFactory, PurgeFilter, Store, VectorIndex } 
 export interface MemoryStoreOptions {
   /** entries kept before the least recently used is evicted @default 100000 */
   maxEntries?: number;
-  /** vectors in a scope before its index switches to `largeIndex` @default 2048 */
+  /** vectors in a scope before its index switches to `largeIndex` @default 256 */
   hnswMin?: number;
   /** approximate index for large scopes; without one, scopes stay on exact scan */
   largeIndex?: IndexFactory;
@@ -20,6 +20,8 @@ export interface MemoryStoreOptions {
 interface Slot {
   entry: Entry;
   key: number;
+  /** ms on the store's clock when the entry expires: put time + ttlSeconds */
+  deadline: number;
 }
 
 export class MemoryStore implements Store {
@@ -30,15 +32,14 @@ export class MemoryStore implements Store {
   private readonly keyIds = new Map<number, string>();
   private nextKey = 1;
   private putsSinceSweep = 0;
+  private readonly now: () => number;
 
   constructor(private readonly opts: MemoryStoreOptions = {}) {
-    const now = opts.now ?? Date.now;
+    this.now = opts.now ?? Date.now;
+    // lru-cache does the size cap and LRU order. Expiry is checked here against each slot's deadline instead of with
+    // lru-cache's TTL, whose clock caching (ttlResolution) and zero-start quirks do not fit an injected clock.
     this.slots = new LRUCache<string, Slot>({
       max: opts.maxEntries ?? 100_000,
-      // TTL counts from the time of storing: a hit does not extend it.
-      ttl: 1,
-      updateAgeOnGet: false,
-      perf: { now },
       dispose: (slot, id) => this.unlink(slot, id),
     });
   }
@@ -48,41 +49,42 @@ export class MemoryStore implements Store {
   }
 
   async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
-    const id = this.exact.get(`${scope}:${textKey}`);
-    return id === undefined ? undefined : this.slots.get(id)?.entry;
+    return this.live(this.exact.get(`${scope}:${textKey}`))?.entry;
   }
 
   async search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]> {
     const index = this.indexes.get(scope);
-    if (!index) return [];
-    const out: Candidate[] = [];
-    // Ask for a few extra in case some of the nearest have expired since.
-    for (const hit of index.search(vector, k + 2)) {
-      const id = this.keyIds.get(hit.key);
-      const slot = id === undefined ? undefined : this.slots.get(id);
-      if (slot) out.push({ entry: slot.entry, score: hit.score });
-      if (out.length === k) break;
+    if (!index || k <= 0) return [];
+    // Some of the nearest may have expired unseen (and are deleted here): widen until k live ones are found.
+    for (let want = k + 2; ; want *= 2) {
+      const hits = index.search(vector, want);
+      const out: Candidate[] = [];
+      for (const hit of hits) {
+        const slot = this.live(this.keyIds.get(hit.key));
+        if (slot) out.push({ entry: slot.entry, score: hit.score });
+        if (out.length === k) return out;
+      }
+      if (hits.length < want) return out;
     }
-    return out;
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {
     // Expired entries are dropped lazily on access; an occasional sweep frees those never touched again.
     if (++this.putsSinceSweep >= 1024) {
       this.putsSinceSweep = 0;
-      this.slots.purgeStale();
+      this.sweep();
     }
     const exactKey = `${entry.scope}:${entry.textKey}`;
     const previous = this.exact.get(exactKey);
     if (previous !== undefined) this.slots.delete(previous);
-    const slot: Slot = { entry, key: this.nextKey++ };
+    const slot: Slot = { entry, key: this.nextKey++, deadline: this.now() + ttlSeconds * 1000 };
     this.keyIds.set(slot.key, entry.id);
-    this.slots.set(entry.id, slot, { ttl: ttlSeconds * 1000 });
+    this.slots.set(entry.id, slot);
     this.exact.set(exactKey, entry.id);
     if (entry.vector) {
       let index = this.indexes.get(entry.scope);
       if (!index) {
-        index = new AdaptiveIndex(entry.vector.length, this.opts.hnswMin ?? 2048, this.opts.largeIndex);
+        index = new AdaptiveIndex(entry.vector.length, this.opts.hnswMin ?? 256, this.opts.largeIndex);
         this.indexes.set(entry.scope, index);
       }
       index.add(slot.key, entry.vector);
@@ -106,6 +108,24 @@ export class MemoryStore implements Store {
     }
     for (const id of doomed) this.slots.delete(id);
     return doomed.length;
+  }
+
+  /** The slot if present and not expired; an expired one is deleted on sight. Reading it marks it recently used. */
+  private live(id: string | undefined): Slot | undefined {
+    if (id === undefined) return undefined;
+    const slot = this.slots.get(id);
+    if (slot && slot.deadline <= this.now()) {
+      this.slots.delete(id);
+      return undefined;
+    }
+    return slot;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    const expired: string[] = [];
+    for (const [id, slot] of this.slots.entries()) if (slot.deadline <= now) expired.push(id);
+    for (const id of expired) this.slots.delete(id);
   }
 
   private unlink(slot: Slot, id: string): void {

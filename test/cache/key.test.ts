@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { buildKey, exactKeyOf, type CacheKey, type KeyContext } from '../../src/cache/key.js';
+import { parseRequest, type Endpoint } from '../../src/openai/request.js';
+
+const CTX: KeyContext = { tenant: 'tenant-a', namespace: '', embedderId: 'bundled/use-lite@1' };
+
+const key = (endpoint: Endpoint, body: Record<string, unknown>, ctx: Partial<KeyContext> = {}): Promise<CacheKey> =>
+  buildKey(parseRequest(endpoint, body), { ...CTX, ...ctx });
+
+const IMAGE = { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } };
+
+function chat(extra: Record<string, unknown> = {}, last: unknown = 'What is the capital of France?') {
+  return {
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'user', content: last },
+    ],
+    temperature: 0,
+    ...extra,
+  };
+}
+
+describe('buildKey: what does not change the key', () => {
+  it('identical requests give the same scope and textKey', async () => {
+    const a = await key('chat', chat());
+    const b = await key('chat', chat());
+    expect(a).toEqual(b);
+    expect(a.scope).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.textKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.semantic).toBe(true);
+    expect(exactKeyOf(a)).toBe(`${a.scope}:${a.textKey}`);
+  });
+
+  it('stream and stream_options stay out of the scope', async () => {
+    const base = await key('chat', chat());
+    for (const extra of [{ stream: true }, { stream: false }, { stream: true, stream_options: { include_usage: true } }]) {
+      const k = await key('chat', chat(extra));
+      expect(k.scope).toBe(base.scope);
+      expect(k.textKey).toBe(base.textKey);
+    }
+  });
+
+  it('key order at any depth does not matter', async () => {
+    const a = await key('chat', {
+      model: 'gpt-4o',
+      temperature: 0.5,
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
+      messages: [{ role: 'user', content: 'q' }],
+    });
+    const b = await key('chat', {
+      messages: [{ content: 'q', role: 'user' }],
+      response_format: { json_schema: { schema: { properties: { a: { type: 'string' } }, type: 'object' }, name: 'x' }, type: 'json_schema' },
+      temperature: 0.5,
+      model: 'gpt-4o',
+    });
+    expect(b.scope).toBe(a.scope);
+    expect(b.textKey).toBe(a.textKey);
+  });
+
+  it('whitespace in the last user message changes neither scope nor textKey, but text is kept as sent', async () => {
+    const a = await key('chat', chat({}, 'What is the capital of France?'));
+    const b = await key('chat', chat({}, '  What is   the capital\nof France?\t'));
+    expect(b.scope).toBe(a.scope);
+    expect(b.textKey).toBe(a.textKey);
+    expect(b.text).toBe('  What is   the capital\nof France?\t');
+  });
+
+  it('the wording of the last user turn changes the textKey but not the scope', async () => {
+    const a = await key('chat', chat({}, 'What is the capital of France?'));
+    const b = await key('chat', chat({}, "What's France's capital city?"));
+    expect(b.scope).toBe(a.scope);
+    expect(b.textKey).not.toBe(a.textKey);
+    // case can change meaning, so it is kept
+    const c = await key('chat', chat({}, 'WHAT IS THE CAPITAL OF FRANCE?'));
+    expect(c.textKey).not.toBe(a.textKey);
+  });
+});
+
+describe('buildKey: everything that can change the answer is in the scope', () => {
+  const variants: Array<[string, Endpoint, Record<string, unknown>, Partial<KeyContext>?]> = [
+    ['model', 'chat', chat({ model: 'gpt-4o' })],
+    ['system prompt', 'chat', { ...chat(), messages: [{ role: 'system', content: 'You are verbose.' }, ...chat().messages.slice(1)] }],
+    ['developer message added', 'chat', { ...chat(), messages: [{ role: 'developer', content: 'Answer in French.' }, ...chat().messages] }],
+    ['temperature', 'chat', chat({ temperature: 0.7 })],
+    ['top_p', 'chat', chat({ top_p: 0.5 })],
+    ['max_tokens', 'chat', chat({ max_tokens: 10 })],
+    ['max_completion_tokens', 'chat', chat({ max_completion_tokens: 10 })],
+    ['seed', 'chat', chat({ seed: 42 })],
+    ['stop', 'chat', chat({ stop: ['\n'] })],
+    ['n', 'chat', chat({ n: 2 })],
+    ['presence_penalty', 'chat', chat({ presence_penalty: 1 })],
+    ['logit_bias', 'chat', chat({ logit_bias: { '50256': -100 } })],
+    ['reasoning_effort', 'chat', chat({ reasoning_effort: 'high' })],
+    ['tools', 'chat', chat({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }] })],
+    ['tool_choice', 'chat', chat({ tool_choice: 'required' })],
+    ['response_format', 'chat', chat({ response_format: { type: 'json_object' } })],
+    ['an unknown parameter', 'chat', chat({ some_future_param: true })],
+    ['an earlier turn', 'chat', { ...chat(), messages: chat().messages.map((m, i) => (i === 2 ? { role: 'assistant', content: 'Hey!' } : m)) }],
+    ['a field of the last user message other than its text', 'chat', { ...chat(), messages: [...chat().messages.slice(0, -1), { role: 'user', name: 'bob', content: 'What is the capital of France?' }] }],
+    ['tenant', 'chat', chat(), { tenant: 'tenant-b' }],
+    ['namespace', 'chat', chat(), { namespace: 'ns1' }],
+    ['embedder id', 'chat', chat(), { embedderId: 'transformers/Xenova/all-MiniLM-L6-v2@q8' }],
+  ];
+
+  it.each(variants)('a different %s → a different scope', async (_, endpoint, body, ctx) => {
+    const base = await key('chat', chat());
+    const k = await key(endpoint, body, ctx);
+    expect(k.scope).not.toBe(base.scope);
+    // the query text is the same in every variant, so only the scope tells them apart
+    expect(k.textKey).toBe(base.textKey);
+  });
+
+  it('a different image part in the last turn → a different scope, same text', async () => {
+    const withImage = (url: string) => [{ type: 'text', text: 'What is in this picture?' }, { ...IMAGE, image_url: { url } }];
+    const a = await key('chat', chat({}, withImage('https://example.com/cat.png')));
+    const b = await key('chat', chat({}, withImage('https://example.com/dog.png')));
+    const noImage = await key('chat', chat({}, [{ type: 'text', text: 'What is in this picture?' }]));
+    expect(b.scope).not.toBe(a.scope);
+    expect(noImage.scope).not.toBe(a.scope);
+    expect(b.textKey).toBe(a.textKey);
+    expect(a.text).toBe('What is in this picture?');
+    expect(a.semantic).toBe(true);
+  });
+
+  it('a different endpoint → a different scope for the same text', async () => {
+    const c = await key('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
+    const p = await key('completions', { model: 'gpt-4o-mini', prompt: 'Say hi' });
+    expect(p.scope).not.toBe(c.scope);
+    expect(p.textKey).toBe(c.textKey);
+  });
+});
+
+describe('buildKey: query text and semantic matching', () => {
+  it('text is the joined text parts of the last user turn', async () => {
+    const k = await key('chat', chat({}, [{ type: 'text', text: 'Describe' }, IMAGE, { type: 'text', text: 'this image.' }]));
+    expect(k.text).toBe('Describe\nthis image.');
+    expect(k.semantic).toBe(true);
+  });
+
+  it('text comes only from the last user turn, not earlier ones', async () => {
+    const k = await key('chat', chat({}, 'Last question'));
+    expect(k.text).toBe('Last question');
+  });
+
+  it.each(['assistant', 'tool', 'system'])('last message from %s → not semantic, whole conversation in scope', async (role) => {
+    const body = (content: string) => ({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Q' }, { role, content, ...(role === 'tool' && { tool_call_id: 'c1' }) }] });
+    const a = await key('chat', body('one'));
+    const b = await key('chat', body('two'));
+    expect(a.semantic).toBe(false);
+    expect(a.text).toBe('');
+    expect(a.textKey).toBe(b.textKey);
+    expect(a.scope).not.toBe(b.scope);
+  });
+
+  it('a last user turn with only an image is exact-only', async () => {
+    const k = await key('chat', chat({}, [IMAGE]));
+    expect(k.semantic).toBe(false);
+  });
+
+  it('completions with a string prompt is semantic on the prompt', async () => {
+    const a = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time' });
+    const b = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once  upon a time ' });
+    const c = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'In a galaxy far away' });
+    expect(a.semantic).toBe(true);
+    expect(a.text).toBe('Once upon a time');
+    expect(b.scope).toBe(a.scope);
+    expect(b.textKey).toBe(a.textKey);
+    expect(c.scope).toBe(a.scope);
+    expect(c.textKey).not.toBe(a.textKey);
+  });
+
+  it('completions with a token-array prompt is exact-only, with the tokens in the scope', async () => {
+    const a = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: [1, 2, 3] });
+    const b = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: [1, 2, 4] });
+    expect(a.semantic).toBe(false);
+    expect(a.text).toBe('');
+    expect(b.scope).not.toBe(a.scope);
+  });
+
+  it('completions with several string prompts is exact-only', async () => {
+    const a = await key('completions', { model: 'm', prompt: ['a', 'b'] });
+    const b = await key('completions', { model: 'm', prompt: ['a', 'c'] });
+    expect(a.semantic).toBe(false);
+    expect(b.scope).not.toBe(a.scope);
+  });
+
+  it('embeddings are exact-only, with the input in the scope', async () => {
+    const a = await key('embeddings', { model: 'text-embedding-3-small', input: 'hello world' });
+    const b = await key('embeddings', { model: 'text-embedding-3-small', input: 'hello  world' });
+    const a2 = await key('embeddings', { model: 'text-embedding-3-small', input: 'hello world' });
+    expect(a.semantic).toBe(false);
+    expect(a.text).toBe('');
+    expect(b.scope).not.toBe(a.scope);
+    expect(a2).toEqual(a);
+  });
+});

@@ -1,0 +1,179 @@
+/** @module test/store/hnsw-index: the usearch HNSW index: behaviour, cosine scores, and recall against exact scan. */
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { FlatIndex } from '../../src/store/flat-index.js';
+import { HnswIndex, hnswFactory } from '../../src/store/hnsw-index.js';
+
+/** mulberry32: a small seeded PRNG so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomUnit(dim: number, rand: () => number): Float32Array {
+  const v = new Float32Array(dim);
+  let sum = 0;
+  for (let i = 0; i < dim; i++) {
+    const g = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    v[i] = g;
+    sum += g * g;
+  }
+  const inv = 1 / Math.sqrt(sum);
+  for (let i = 0; i < dim; i++) v[i]! *= inv;
+  return v;
+}
+
+function axis(i: number, dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  v[i] = 1;
+  return v;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+describe('HnswIndex', () => {
+  it('adds, searches and removes', () => {
+    const index = new HnswIndex(4);
+    expect(index.size).toBe(0);
+    expect(index.search(axis(0, 4), 3)).toEqual([]);
+
+    index.add(7, axis(0, 4));
+    index.add(8, axis(1, 4));
+    index.add(9, axis(2, 4));
+    expect(index.size).toBe(3);
+    const [best] = index.search(axis(1, 4), 1);
+    expect(best!.key).toBe(8);
+    expect(best!.score).toBeCloseTo(1, 5);
+    // k larger than the size returns only real keys
+    expect(index.search(axis(0, 4), 10).map((h) => h.key).sort()).toEqual([7, 8, 9]);
+
+    index.remove(8);
+    expect(index.size).toBe(2);
+    expect(index.search(axis(1, 4), 10).map((h) => h.key).sort()).toEqual([7, 9]);
+    index.remove(7);
+    index.remove(9);
+    expect(index.size).toBe(0);
+    expect(index.search(axis(0, 4), 3)).toEqual([]);
+
+    // a key removed earlier can be added again
+    index.add(8, axis(3, 4));
+    expect(index.search(axis(3, 4), 1).map((h) => h.key)).toEqual([8]);
+  });
+
+  it('scores with cosine similarity: the dot product of unit vectors', () => {
+    const rand = rng(11);
+    const dim = 16;
+    const index = new HnswIndex(dim);
+    const vectors = new Map<number, Float32Array>();
+    for (let key = 1; key <= 50; key++) {
+      const v = randomUnit(dim, rand);
+      vectors.set(key, v);
+      index.add(key, v);
+    }
+    for (let q = 0; q < 20; q++) {
+      const query = randomUnit(dim, rand);
+      const hits = index.search(query, 10);
+      expect(hits).toHaveLength(10);
+      for (let i = 0; i < hits.length; i++) {
+        expect(Math.abs(hits[i]!.score - dot(query, vectors.get(hits[i]!.key)!))).toBeLessThan(1e-4);
+        if (i > 0) expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
+      }
+    }
+    // opposite and orthogonal directions: -1 and 0
+    const opposite = new HnswIndex(2);
+    opposite.add(1, Float32Array.from([1, 0]));
+    opposite.add(2, Float32Array.from([0, 1]));
+    const hits = opposite.search(Float32Array.from([-1, 0]), 2);
+    expect(hits.map((h) => h.key)).toEqual([2, 1]);
+    expect(hits[0]!.score).toBeCloseTo(0, 4);
+    expect(hits[1]!.score).toBeCloseTo(-1, 4);
+  });
+
+  describe('on 2,000 random 64-d vectors', () => {
+    // Uniform random vectors are the hard case for HNSW (near-ties everywhere), and recall varies from one graph to
+    // the next, so it is measured over three independently built indexes with default options.
+    const DIM = 64;
+    const QUERIES = 300;
+    const sets: Array<{ rand: () => number; stored: Float32Array[]; hnsw: ReturnType<ReturnType<typeof hnswFactory>>; flat: FlatIndex }> = [];
+
+    beforeAll(() => {
+      for (const seed of [1, 2, 3]) {
+        const rand = rng(seed);
+        const hnsw = hnswFactory()(DIM);
+        const flat = new FlatIndex(DIM);
+        const stored: Float32Array[] = [];
+        for (let key = 0; key < 2_000; key++) {
+          const v = randomUnit(DIM, rand);
+          stored.push(v);
+          hnsw.add(key, v);
+          flat.add(key, v);
+        }
+        sets.push({ rand, stored, hnsw, flat });
+      }
+    });
+
+    it('has recall@1 >= 0.98 against an exact scan for random queries', () => {
+      let agree = 0;
+      let total = 0;
+      for (const { rand, hnsw, flat } of sets) {
+        expect(hnsw.size).toBe(2_000);
+        for (let q = 0; q < QUERIES; q++) {
+          const query = randomUnit(DIM, rand);
+          const [exact] = flat.search(query, 1);
+          const [approx] = hnsw.search(query, 1);
+          if (approx!.key === exact!.key) agree++;
+          total++;
+        }
+      }
+      expect(agree / total).toBeGreaterThanOrEqual(0.98);
+    });
+
+    it('has recall@1 >= 0.98 for queries near a stored vector (the cache lookup case)', () => {
+      let agree = 0;
+      let total = 0;
+      for (const { rand, stored, hnsw, flat } of sets.slice(0, 2)) {
+        for (let q = 0; q < QUERIES / 2; q++) {
+          // a stored vector plus noise of comparable size: cosine to it around 0.8
+          const noise = randomUnit(DIM, rand);
+          const query = stored[q * 13]!.map((x, i) => x + 0.75 * noise[i]!);
+          const [exact] = flat.search(query, 1);
+          const [approx] = hnsw.search(query, 1);
+          if (approx!.key === exact!.key) agree++;
+          total++;
+        }
+      }
+      expect(agree / total).toBeGreaterThanOrEqual(0.98);
+    });
+  });
+
+  it('replaces the vector when a key is added again', () => {
+    const index = new HnswIndex(4);
+    index.add(1, axis(0, 4));
+    index.add(2, axis(1, 4));
+    index.add(1, axis(2, 4));
+    expect(index.size).toBe(2);
+    const [best] = index.search(axis(2, 4), 1);
+    expect(best!.key).toBe(1);
+    expect(best!.score).toBeCloseTo(1, 5);
+    const nearOld = index.search(axis(0, 4), 2);
+    expect(nearOld.map((h) => h.key).sort()).toEqual([1, 2]);
+    for (const h of nearOld) expect(h.score).toBeCloseTo(0, 5);
+  });
+
+  it('throws when a vector has the wrong dimension', () => {
+    const index = new HnswIndex(4);
+    expect(() => index.add(1, new Float32Array(3))).toThrow();
+    index.add(1, axis(0, 4));
+    expect(() => index.search(new Float32Array(3), 1)).toThrow();
+  });
+});
