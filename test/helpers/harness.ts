@@ -1,4 +1,5 @@
 /** Starts a fake upstream and a real Reprise server on free ports, and makes real `openai` SDK clients for them. */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import OpenAI from 'openai';
 import { parseConfig } from '../../src/config.js';
 import type { Embedder } from '../../src/embed/types.js';
@@ -68,3 +69,20 @@ export const ask = (text: string, extra: Partial<OpenAI.ChatCompletionCreatePara
   messages: [{ role: 'user' as const, content: text }],
   ...extra,
 });
+
+/**
+ * Start a harness for the whole file (beforeAll/afterAll), with a clean upstream and an empty cache before each
+ * test. The returned object forwards to the running harness.
+ */
+export function useHarness(flags: Record<string, string> = {}, opts: { embedder?: Embedder | Promise<Embedder> } = {}): Harness {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    current = await startHarness(flags, opts);
+  });
+  afterAll(() => current?.close());
+  beforeEach(async () => {
+    current!.up.reset();
+    await current!.reprise.store.purge({});
+  });
+  return new Proxy({} as Harness, { get: (_, key) => current![key as keyof Harness] });
+}

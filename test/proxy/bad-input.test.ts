@@ -1,14 +1,9 @@
 /** Bad input gets OpenAI-shaped errors with the right status, and never reaches upstream. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APIError } from 'openai';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ 'body-limit': '64kb' });
-});
-afterAll(() => h.close());
-beforeEach(() => h.up.reset());
+const h = useHarness({ 'body-limit': '64kb' });
 
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   fetch(`${h.reprise.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x', ...headers }, body });

@@ -1,17 +1,9 @@
 /** Request controls: Cache-Control no-store / no-cache / max-age, x-cache-ttl / -threshold / -namespace, and TTL. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APIError } from 'openai';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { ask, chat, useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ ttl: '3600' });
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  h.up.reset();
-  await h.reprise.store.purge({});
-});
+const h = useHarness({ ttl: '3600' });
 
 describe('Cache-Control', () => {
   it('no-store neither reads nor writes the cache', async () => {

@@ -1,13 +1,9 @@
 /** /v1/embeddings is cached on exact match only; /healthz reports when the embedder is ready. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/embed/types.js';
-import { bundledEmbedder, startHarness, type Harness } from '../helpers/harness.js';
+import { bundledEmbedder, useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 describe('/v1/embeddings', () => {
   it('an identical request is an exact hit; a different input is a miss, however similar', async () => {

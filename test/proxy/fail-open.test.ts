@@ -1,7 +1,7 @@
 /** A cache fault never fails a request: Reprise forwards upstream and says so. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/embed/types.js';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { ask, chat, useHarness } from '../helpers/harness.js';
 
 /** An embedder whose model has crashed: every call throws. */
 const broken: Embedder = {
@@ -13,11 +13,7 @@ const broken: Embedder = {
   },
 };
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({}, { embedder: broken });
-});
-afterAll(() => h.close());
+const h = useHarness({}, { embedder: broken });
 
 describe('fail open', () => {
   it('when the embedder throws, requests still succeed with X-Cache-Status: ERROR and a metric', async () => {

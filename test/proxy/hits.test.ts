@@ -1,13 +1,8 @@
 /** Exact and semantic hits, and the isolation the cache-key contract promises, through the real SDK. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { ask, chat, useHarness, type Harness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
-beforeEach(() => h.up.reset());
+const h = useHarness();
 
 describe('hits', () => {
   it('serves a repeated question from cache: miss, then exact hit, one upstream call', async () => {

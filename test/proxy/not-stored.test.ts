@@ -1,17 +1,9 @@
 /** Nothing wrong is stored: errors, broken streams and aborted streams never become entries. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ask, chat, useHarness } from '../helpers/harness.js';
 import { APIError } from 'openai';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  h.up.reset();
-  await h.reprise.store.purge({});
-});
+const h = useHarness();
 
 describe('upstream errors', () => {
   for (const status of [429, 500]) {

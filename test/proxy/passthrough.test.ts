@@ -1,14 +1,9 @@
 /** Every other /v1/ route goes upstream unchanged: method, headers, body, status, streaming both ways. */
 import { request } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
-beforeEach(() => h.up.reset());
+const h = useHarness();
 
 function rawRequest(url: string, method: string, headers: Record<string, string>, body: string) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {

@@ -1,16 +1,8 @@
 /** Concurrent identical misses share one upstream call. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ask, chat, useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  h.up.reset();
-  await h.reprise.store.purge({});
-});
+const h = useHarness();
 
 describe('single-flight', () => {
   it('20 concurrent identical JSON requests reach upstream once and all get the same answer', async () => {

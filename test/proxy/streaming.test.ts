@@ -1,16 +1,8 @@
 /** Streaming misses pass bytes through as they arrive; hits replay in whichever form the request asks. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { ask, chat, useHarness } from '../helpers/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  h.up.reset();
-  await h.reprise.store.purge({});
-});
+const h = useHarness();
 
 async function streamChat(text: string, opts: { includeUsage?: boolean; tools?: boolean } = {}) {
   const { data: stream, response } = await h

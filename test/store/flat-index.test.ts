@@ -2,24 +2,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { FlatIndex } from '../../src/store/flat-index.js';
+import { randomUnit, rng } from '../helpers/vectors.js';
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomUnit(dim: number, rand: () => number): Float32Array {
-  const v = Float32Array.from({ length: dim }, () => rand() * 2 - 1);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
 
 /** e_i in `dim` dimensions */
 function axis(i: number, dim: number): Float32Array {

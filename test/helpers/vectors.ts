@@ -1,0 +1,27 @@
+/** Seeded random unit vectors, so index tests reproduce. */
+
+/** mulberry32: a small seeded PRNG. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A direction uniform on the sphere (Gaussian components, Box-Muller). */
+export function randomUnit(dim: number, rand: () => number): Float32Array {
+  const v = new Float32Array(dim);
+  let sum = 0;
+  for (let i = 0; i < dim; i++) {
+    const g = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    v[i] = g;
+    sum += g * g;
+  }
+  const inv = 1 / Math.sqrt(sum);
+  for (let i = 0; i < dim; i++) v[i]! *= inv;
+  return v;
+}
