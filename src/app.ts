@@ -11,6 +11,7 @@ import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { requestLog } from './observe/request-log.js';
 import { cachedRoute } from './routes/cached.js';
+import { adminRoutes } from './routes/admin.js';
 import { passthroughRoute } from './routes/passthrough.js';
 import type { Entry, Store } from './store/types.js';
 import type { UpstreamFetch } from './upstream/types.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
     ttl: number;
     threshold?: number | undefined;
     bodyLimit: number;
+    /** empty = admin API off */
+    adminToken?: string;
   };
   store: Store;
   /** returns the embedder once it has loaded */
@@ -56,9 +59,12 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.use(requestLog(logger));
 
+  // 200 as soon as the embedder is ready, whatever the store's state: with the store down, Reprise still serves
+  // (failing open), so a load balancer should keep sending traffic.
   app.get('/healthz', (c) => {
     const e = deps.embedder();
-    return e ? c.json({ status: 'ok', embedder: e.id }) : c.json({ status: 'loading' }, 503);
+    const store = deps.store.status ?? 'ready';
+    return e ? c.json({ status: 'ok', embedder: e.id, store }) : c.json({ status: 'loading', store }, 503);
   });
   app.get('/metrics', (c) => c.text(metrics.prometheus(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/stats', (c) => c.json({ ...metrics.snapshot(), entries: deps.store.size() }));
@@ -76,6 +82,7 @@ export function createApp(deps: AppDeps) {
   app.post('/v1/completions', cachedRoute('completions', cachedDeps));
   app.post('/v1/embeddings', cachedRoute('embeddings', cachedDeps));
   app.all('/v1/*', passthroughRoute(forwardDeps));
+  if (config.adminToken) app.route('/admin', adminRoutes({ token: config.adminToken, store: deps.store, logger }));
 
   app.notFound((c) => errorResponse(new NotFoundError(c.req.path)));
   app.onError((err, c) => {

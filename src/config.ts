@@ -88,6 +88,41 @@ export const OPTIONS = {
     doc: 'entries in one scope before its vector index switches from exact scan to HNSW',
     schema: int(1),
   },
+  store: {
+    flag: 'store',
+    env: 'CACHE_STORE',
+    default: 'memory',
+    doc: 'memory (in-process) or redis (shared by replicas)',
+    schema: z.enum(['memory', 'redis']),
+  },
+  redisUrl: {
+    flag: 'redis-url',
+    env: 'REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis 6+ or Valkey for --store redis; no modules needed',
+    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+  },
+  redisTimeoutMs: {
+    flag: 'redis-timeout',
+    env: 'REDIS_TIMEOUT_MS',
+    default: '100',
+    doc: 'ms a Redis command may take before the request fails open',
+    schema: int(1),
+  },
+  redisPrefix: {
+    flag: 'redis-prefix',
+    env: 'REDIS_PREFIX',
+    default: 'reprise',
+    doc: 'prefix of every Redis key; replicas sharing a cache use the same one',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 characters from A-Z a-z 0-9 . _ -'),
+  },
+  adminToken: {
+    flag: 'admin-token',
+    env: 'ADMIN_TOKEN',
+    default: '',
+    doc: 'bearer token for the admin API (purge, delete); empty = admin API off',
+    schema: z.string(),
+  },
   bodyLimit: { flag: 'body-limit', env: 'BODY_LIMIT', default: '20mb', doc: 'largest request body accepted', schema: bytes },
   upstreamTimeoutMs: {
     flag: 'upstream-timeout',
@@ -156,4 +191,13 @@ export function helpText(): string {
     ...rows,
     `  --${'help'.padEnd(22)} ${''.padEnd(22)} show this text`,
   ].join('\n');
+}
+
+/** The settings as logged at start-up: secrets masked (admin token, password in the Redis URL). */
+export function redactedSettings(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    adminToken: config.adminToken ? '[set]' : '',
+    redisUrl: config.redisUrl.replace(/\/\/([^@/]*)@/, '//***@'),
+  };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** @module main: the `reprise` command. Flags and env → Config → server. */
-import { ConfigError, helpText, OPTIONS, parseConfig } from './config.js';
+import { ConfigError, helpText, OPTIONS, parseConfig, redactedSettings } from './config.js';
 import { createLogger, startReprise } from './server.js';
 
 const BOOLEAN_FLAGS = new Set<string>(Object.values(OPTIONS).filter((o) => o.default === 'true' || o.default === 'false').map((o) => o.flag));
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const running = await startReprise(config, { logger });
-  logger.info({ settings: config, url: running.url }, 'reprise listening');
+  logger.info({ settings: redactedSettings(config), url: running.url }, 'reprise listening');
   const stop = () => {
     logger.info({}, 'shutting down');
     running.close().then(() => process.exit(0));

@@ -10,6 +10,7 @@ import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { hnswFactory } from './store/hnsw-index.js';
 import { MemoryStore } from './store/memory.js';
+import { RedisStore } from './store/redis.js';
 import type { Store } from './store/types.js';
 import { createUndiciUpstream } from './upstream/undici.js';
 
@@ -40,8 +41,8 @@ export function createLogger(level: string): Logger & pino.Logger {
 export async function startReprise(config: Config, opts: StartOptions = {}): Promise<Running> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const store =
-    opts.store ?? new MemoryStore({ maxEntries: config.maxEntries, hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(opts.now && { now: opts.now }) });
+  const store = opts.store ?? createStore(config, logger, opts.now);
+  if (store instanceof RedisStore) await store.start();
   const upstream = createUndiciUpstream({ connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
 
   let embedder: Embedder | undefined;
@@ -78,6 +79,15 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await upstream.close();
+      if (store instanceof RedisStore) await store.close();
     },
   };
+}
+
+function createStore(config: Config, logger: Logger, now?: () => number): Store {
+  const index = { hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(now && { now }) };
+  if (config.store === 'redis') {
+    return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
+  }
+  return new MemoryStore({ maxEntries: config.maxEntries, ...index });
 }

@@ -1,7 +1,7 @@
 /** @module cache/store-answer: turn a complete upstream answer into an entry and put it in the store. */
 import type { Embedder } from '../embed/types.js';
 import type { ParsedRequest } from '../openai/request.js';
-import type { Entry, Store } from '../store/types.js';
+import { entryId, type Entry, type Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
 import type { CachePolicy } from './policy.js';
 
@@ -22,7 +22,7 @@ export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
   // A no-cache request skipped the lookup, so its vector is computed now, after the client has its answer.
   const vector = a.key.semantic ? (a.vector ?? (await a.embedder.embed([a.key.text]))[0]) : undefined;
   const entry: Entry = {
-    id: crypto.randomUUID(),
+    id: entryId(a.key.scope, a.key.textKey),
     scope: a.key.scope,
     textKey: a.key.textKey,
     text: a.key.text,

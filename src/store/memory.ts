@@ -3,8 +3,8 @@
  * each scope has its own vector index, so a search never sees another scope's vectors.
  */
 import { LRUCache } from 'lru-cache';
-import { AdaptiveIndex } from './adaptive-index.js';
-import type { Candidate, Entry, IndexFactory, PurgeFilter, Store, VectorIndex } from './types.js';
+import { ScopedIndex } from './scoped-index.js';
+import type { Candidate, Entry, IndexFactory, PurgeFilter, Store } from './types.js';
 
 export interface MemoryStoreOptions {
   /** entries kept before the least recently used is evicted @default 100000 */
@@ -19,7 +19,6 @@ export interface MemoryStoreOptions {
 
 interface Slot {
   entry: Entry;
-  key: number;
   /** ms on the store's clock when the entry expires: put time + ttlSeconds */
   deadline: number;
 }
@@ -27,15 +26,13 @@ interface Slot {
 export class MemoryStore implements Store {
   private readonly slots: LRUCache<string, Slot>;
   private readonly exact = new Map<string, string>();
-  private readonly indexes = new Map<string, VectorIndex>();
-  /** int key (what the vector index holds) → entry id */
-  private readonly keyIds = new Map<number, string>();
-  private nextKey = 1;
+  private readonly vectors: ScopedIndex;
   private putsSinceSweep = 0;
   private readonly now: () => number;
 
-  constructor(private readonly opts: MemoryStoreOptions = {}) {
+  constructor(opts: MemoryStoreOptions = {}) {
     this.now = opts.now ?? Date.now;
+    this.vectors = new ScopedIndex({ ...(opts.hnswMin !== undefined && { hnswMin: opts.hnswMin }), ...(opts.largeIndex && { largeIndex: opts.largeIndex }) });
     // lru-cache does the size cap and LRU order. Expiry is checked here against each slot's deadline instead of with
     // lru-cache's TTL, whose clock caching (ttlResolution) and zero-start quirks do not fit an injected clock.
     this.slots = new LRUCache<string, Slot>({
@@ -53,19 +50,7 @@ export class MemoryStore implements Store {
   }
 
   async search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]> {
-    const index = this.indexes.get(scope);
-    if (!index || k <= 0) return [];
-    // Some of the nearest may have expired unseen (and are deleted here): widen until k live ones are found.
-    for (let want = k + 2; ; want *= 2) {
-      const hits = index.search(vector, want);
-      const out: Candidate[] = [];
-      for (const hit of hits) {
-        const slot = this.live(this.keyIds.get(hit.key));
-        if (slot) out.push({ entry: slot.entry, score: hit.score });
-        if (out.length === k) return out;
-      }
-      if (hits.length < want) return out;
-    }
+    return this.vectors.search(scope, vector, k, (id) => this.live(id)?.entry).map((h) => ({ entry: h.value, score: h.score }));
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {
@@ -77,18 +62,9 @@ export class MemoryStore implements Store {
     const exactKey = `${entry.scope}:${entry.textKey}`;
     const previous = this.exact.get(exactKey);
     if (previous !== undefined) this.slots.delete(previous);
-    const slot: Slot = { entry, key: this.nextKey++, deadline: this.now() + ttlSeconds * 1000 };
-    this.keyIds.set(slot.key, entry.id);
-    this.slots.set(entry.id, slot);
+    this.slots.set(entry.id, { entry, deadline: this.now() + ttlSeconds * 1000 });
     this.exact.set(exactKey, entry.id);
-    if (entry.vector) {
-      let index = this.indexes.get(entry.scope);
-      if (!index) {
-        index = new AdaptiveIndex(entry.vector.length, this.opts.hnswMin ?? 256, this.opts.largeIndex);
-        this.indexes.set(entry.scope, index);
-      }
-      index.add(slot.key, entry.vector);
-    }
+    if (entry.vector) this.vectors.add(entry.id, entry.scope, entry.vector);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -131,11 +107,6 @@ export class MemoryStore implements Store {
   private unlink(slot: Slot, id: string): void {
     const exactKey = `${slot.entry.scope}:${slot.entry.textKey}`;
     if (this.exact.get(exactKey) === id) this.exact.delete(exactKey);
-    this.keyIds.delete(slot.key);
-    const index = this.indexes.get(slot.entry.scope);
-    if (index) {
-      index.remove(slot.key);
-      if (index.size === 0) this.indexes.delete(slot.entry.scope);
-    }
+    this.vectors.remove(id);
   }
 }

@@ -1,6 +1,14 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
 import type { Endpoint } from '../openai/request.js';
 
+/**
+ * An entry's id follows from where it lives: one scope, one normalised text. So an id means the same on every
+ * replica, and storing the same question again replaces the entry rather than adding a second one.
+ */
+export function entryId(scope: string, textKey: string): string {
+  return `${scope}.${textKey}`;
+}
+
 /** One cached answer. */
 export interface Entry {
   /** unique id, sent to clients as X-Cache-Id */
@@ -43,7 +51,10 @@ export interface Store {
   delete(id: string): Promise<boolean>;
   /** delete every entry matching all given fields; returns how many */
   purge(filter: PurgeFilter): Promise<number>;
+  /** entries this process knows of */
   size(): number;
+  /** connection state of a remote store; an in-process store is always ready */
+  readonly status?: 'connecting' | 'ready' | 'down';
 }
 
 /** A per-scope nearest-neighbour index over unit vectors, keyed by small integers. */

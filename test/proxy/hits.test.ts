@@ -13,7 +13,7 @@ describe('hits', () => {
     expect(second.headers.get('x-cache-status')).toBe('HIT');
     expect(second.headers.get('x-cache-match')).toBe('exact');
     expect(second.headers.get('x-cache-similarity')).toBe('1.0000');
-    expect(second.headers.get('x-cache-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second.headers.get('x-cache-id')).toMatch(/^[0-9a-f]{64}\.[0-9a-f]{64}$/);
     expect(second.headers.get('age')).toBe('0');
     expect(second.data).toEqual(first.data);
     expect(h.up.count('/chat/completions')).toBe(1);
