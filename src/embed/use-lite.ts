@@ -6,7 +6,7 @@ import type { Embedder } from './types.js';
 import { normalise } from './types.js';
 
 /** Cosine threshold for USE-lite, chosen on qqp-dev (bench/quality/threshold.ts; README "Thresholds"). */
-export const USE_LITE_THRESHOLD = 0.9;
+export const USE_LITE_THRESHOLD = 0.91;
 
 export async function loadUseLite(): Promise<Embedder> {
   const [{ initModel }, { modelSource }] = await Promise.all([

@@ -44,7 +44,7 @@ describe('/healthz', () => {
       await r.ready;
       const after = await fetch(`${r.url}/healthz`);
       expect(after.status).toBe(200);
-      expect(await after.json()).toEqual({ status: 'ok', embedder: 'bundled/use-lite@1' });
+      expect(await after.json()).toEqual({ status: 'ok', embedder: 'bundled/use-lite@1', store: 'ready' });
     } finally {
       await r.close();
     }

@@ -1,0 +1,61 @@
+/**
+ * Loading and deterministic tune/test splitting of labelled sentence pairs.
+ *
+ * The split depends only on each pair's text (never on file order), so it is
+ * reproducible across runs, machines and re-orderings of the data file, and
+ * any benchmark that imports it sees the same held-out test set.
+ */
+import { readFileSync } from "node:fs";
+
+export interface Pair {
+  a: string;
+  b: string;
+  /** 1 = the two questions are duplicates (same intent), 0 = not. */
+  label: 0 | 1;
+}
+
+export interface Split {
+  /** ~75%: the only part any threshold or parameter may be chosen on. */
+  tune: Pair[];
+  /** ~25%: held out, used only to report numbers for already-chosen settings. */
+  test: Pair[];
+}
+
+/** Read a JSONL file of `{"a","b","label"}` objects. */
+export function loadPairs(file: string): Pair[] {
+  const pairs: Pair[] = [];
+  const lines = readFileSync(file, "utf8").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "") continue;
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (typeof o.a !== "string" || typeof o.b !== "string" || (o.label !== 0 && o.label !== 1)) {
+      throw new Error(`${file}:${i + 1}: expected {"a": string, "b": string, "label": 0|1}`);
+    }
+    pairs.push({ a: o.a, b: o.b, label: o.label });
+  }
+  return pairs;
+}
+
+/** 32-bit FNV-1a over the UTF-8 bytes of `s`, as an unsigned integer. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(s, "utf8")) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** True for the ~25% of pairs that belong to the held-out test split. */
+export function isTestPair(p: Pick<Pair, "a" | "b">): boolean {
+  return fnv1a32(p.a + "\u0000" + p.b) % 4 === 0;
+}
+
+/** Deterministically split QQP pairs into `tune` (~75%) and `test` (~25%). */
+export function splitQqp(pairs: readonly Pair[]): Split {
+  const tune: Pair[] = [];
+  const test: Pair[] = [];
+  for (const p of pairs) (isTestPair(p) ? test : tune).push(p);
+  return { tune, test };
+}
