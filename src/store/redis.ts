@@ -3,12 +3,12 @@
  *
  * Redis is the source of truth: each entry is one hash with a native TTL. Each replica mirrors the vectors (and a
  * little metadata) in an in-process index, loaded with SCAN at every (re)connect and kept current by a Redis stream
- * of put/delete/purge events. Exact hits cost an in-process LRU lookup or one Redis read; semantic hits one local
- * search plus one pipelined read. Every command has a timeout and nothing queues while Redis is away, so a fault
- * surfaces at once and the request fails open.
+ * of put/delete/purge events. Exact hits cost one Redis read; semantic hits one local search plus one pipelined
+ * read. Entry bodies are always read from Redis, never from a local copy, so a key deleted in Redis by any means
+ * (an operator's DEL, FLUSHDB, maxmemory eviction) stops hitting at once on every replica. Every command has a
+ * timeout and nothing queues while Redis is away, so a fault surfaces at once and the request fails open.
  */
 import { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { decodeEntry, encodeEntry, entryKey, packVector, parseEntryId, unpackVector } from './redis-codec.js';
@@ -22,8 +22,6 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** ms a command may take before the request fails open @default 100 */
   timeoutMs?: number;
-  /** entries kept in the in-process exact tier @default 10000 */
-  exactTierSize?: number;
   /** events kept in the stream for replicas that fall behind @default 10000 */
   streamLength?: number;
   hnswMin?: number;
@@ -59,7 +57,6 @@ export class RedisStore implements Store {
   private readonly streamKey: string;
   private readonly index: ScopedIndex;
   private readonly meta = new Map<string, Meta>();
-  private readonly front: LRUCache<string, Entry>;
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly streamLength: number;
@@ -78,7 +75,6 @@ export class RedisStore implements Store {
     this.logger = opts.logger ?? silentLogger;
     this.streamLength = opts.streamLength ?? 10_000;
     this.index = new ScopedIndex({ ...(opts.hnswMin !== undefined && { hnswMin: opts.hnswMin }), ...(opts.largeIndex && { largeIndex: opts.largeIndex }) });
-    this.front = new LRUCache({ max: opts.exactTierSize ?? 10_000 });
     const common = {
       lazyConnect: true,
       // Fail fast instead of queueing while disconnected: the request goes upstream now, not after a reconnect.
@@ -125,16 +121,8 @@ export class RedisStore implements Store {
   async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
     this.ensureReady();
     const id = entryId(scope, textKey);
-    const cached = this.front.get(id);
-    const m = this.meta.get(id);
-    if (cached && m && m.deadline > this.now()) return cached;
-    const h = await this.redis.hgetallBuffer(entryKey(this.prefix, scope, textKey));
-    const entry = decodeEntry(id, h);
-    if (!entry) {
-      this.forget(id);
-      return undefined;
-    }
-    this.front.set(id, entry);
+    const entry = decodeEntry(id, await this.redis.hgetallBuffer(entryKey(this.prefix, scope, textKey)));
+    if (!entry) this.forget(id);
     return entry;
   }
 
@@ -146,28 +134,19 @@ export class RedisStore implements Store {
       return m && m.deadline > now ? id : undefined;
     });
     if (near.length === 0) return [];
-    // One round trip for every candidate not already in the exact tier.
-    const missing = near.filter((n) => !this.front.has(n.value));
-    if (missing.length > 0) {
-      const pipe = this.redis.pipeline();
-      for (const n of missing) {
-        const m = this.meta.get(n.value)!;
-        pipe.hgetallBuffer(entryKey(this.prefix, m.scope, m.textKey));
-      }
-      const results = (await pipe.exec()) ?? [];
-      missing.forEach((n, i) => {
-        const [err, h] = results[i] ?? [new Error('no reply')];
-        if (err) throw err;
-        const entry = decodeEntry(n.value, h as Record<string, Buffer>);
-        if (entry) this.front.set(n.value, entry);
-        else this.forget(n.value);
-      });
-    }
-    const out: Candidate[] = [];
+    // One round trip for all candidates; one that has vanished from Redis leaves the mirror too.
+    const pipe = this.redis.pipeline();
     for (const n of near) {
-      const entry = this.front.get(n.value);
-      if (entry) out.push({ entry, score: n.score });
+      const m = this.meta.get(n.value)!;
+      pipe.hgetallBuffer(entryKey(this.prefix, m.scope, m.textKey));
     }
+    const hashes = await execOrThrow(pipe);
+    const out: Candidate[] = [];
+    near.forEach((n, i) => {
+      const entry = decodeEntry(n.value, hashes[i] as Record<string, Buffer>);
+      if (entry) out.push({ entry, score: n.score });
+      else this.forget(n.value);
+    });
     return out;
   }
 
@@ -240,13 +219,11 @@ export class RedisStore implements Store {
     this.meta.set(e.id, { scope: e.scope, textKey: e.textKey, deadline: this.now() + ttlMs, tenant: e.tenant, namespace: e.namespace, model: e.model });
     if (e.vector) this.index.add(e.id, e.scope, e.vector);
     else this.index.remove(e.id);
-    this.front.delete(e.id);
   }
 
   private forget(id: string): void {
     this.meta.delete(id);
     this.index.remove(id);
-    this.front.delete(id);
   }
 
   private applyPurge(filter: PurgeFilter): void {
@@ -274,7 +251,6 @@ export class RedisStore implements Store {
     const from = last[0]?.[0] ?? '0-0';
     this.meta.clear();
     this.index.clear();
-    this.front.clear();
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:{*}:*`, 'COUNT', SCAN_BATCH);
@@ -358,7 +334,6 @@ export class RedisStore implements Store {
       });
       const v = f.get('vector');
       if (v) this.index.add(id, s('scope')!, unpackVector(v));
-      this.front.delete(id);
     } else if (op === 'del') {
       this.forget(s('id')!);
     } else if (op === 'purge') {

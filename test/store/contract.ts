@@ -1,6 +1,9 @@
 /**
  * @module test/store/contract: the behaviour every Store must have (src/store/types.ts). Each store's test file
  * calls `storeContract(name, make)`; the suite uses only the Store interface, so memory and Redis run the same tests.
+ *
+ * A store may assign ids itself (Redis derives them from scope + textKey), so the suite never assumes the id it put:
+ * it names entries by a label carried in their response (`labelOf`) and reads ids back from getExact or search.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -12,6 +15,16 @@ export interface TestClock {
 }
 
 export type MakeStore = (clock: TestClock) => Promise<{ store: Store; close?: () => Promise<void> }>;
+
+export interface ContractOptions {
+  /**
+   * The store's TTL runs on the wall clock (Redis expires keys itself; an injected clock cannot move it). The clock
+   * given to `make` is then Date.now and cannot be advanced, and the TTL tests use ttls of 1-2 s and wait for them
+   * to pass for real.
+   * @default false
+   */
+  realTime?: boolean;
+}
 
 /** A realistic, non-zero start time: 2030-01-01T00:00:00Z. */
 const START = Date.UTC(2030, 0, 1);
@@ -51,24 +64,53 @@ function entry(over: Partial<Entry> & { id: string }, now: number): Entry {
   };
 }
 
-const ids = (cands: Array<{ entry: Entry }>) => cands.map((c) => c.entry.id);
+/** The `id` the test gave an entry, read back from its response: the store may have assigned another id. */
+function labelOf(en: Entry): string {
+  const content = (en.response as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+  return content.slice('answer '.length);
+}
+const ids = (cands: Array<{ entry: Entry }>) => cands.map((c) => labelOf(c.entry));
 
-export function storeContract(name: string, make: MakeStore): void {
+/** Resolves at wall-clock time `t` (ms since epoch): real-time TTL tests wait for the TTL itself, nothing else. */
+async function wallClockReaches(t: number): Promise<void> {
+  while (Date.now() < t) await new Promise((r) => setTimeout(r, Math.max(1, t - Date.now())));
+}
+
+export function storeContract(name: string, make: MakeStore, opts: ContractOptions = {}): void {
   describe(`Store contract: ${name}`, () => {
     let clock: TestClock;
     let store: Store;
     let close: (() => Promise<void>) | undefined;
     /** an entry stamped with the clock's current time */
     const e = (over: Partial<Entry> & { id: string }) => entry(over, clock.now());
+    /** the store's id for the entry at scope + textKey */
+    const idOf = async (scope: string, textKey: string) => {
+      const got = await store.getExact(scope, textKey);
+      expect(got, `no entry at ${scope} / ${textKey}`).toBeDefined();
+      return got!.id;
+    };
+    const labelAt = async (scope: string, textKey: string) => {
+      const got = await store.getExact(scope, textKey);
+      return got && labelOf(got);
+    };
 
     beforeEach(async () => {
-      let t = START;
-      clock = {
-        now: () => t,
-        advance(ms: number) {
-          t += ms;
-        },
-      };
+      if (opts.realTime) {
+        clock = {
+          now: () => Date.now(),
+          advance() {
+            throw new Error('real-time store: the clock cannot be advanced');
+          },
+        };
+      } else {
+        let t = START;
+        clock = {
+          now: () => t,
+          advance(ms: number) {
+            t += ms;
+          },
+        };
+      }
       ({ store, close } = await make(clock));
     });
 
@@ -82,11 +124,23 @@ export function storeContract(name: string, make: MakeStore): void {
         await store.put(stored, 60);
         const got = await store.getExact('scope-a', 'how do i reset my password?');
         expect(got).toBeDefined();
-        expect(got!.id).toBe('e1');
+        expect(labelOf(got!)).toBe('e1');
+        expect(typeof got!.id).toBe('string');
+        expect(got!.id).not.toBe('');
         expect(got!.text).toBe('How do I reset my password?');
         expect(got!.response).toEqual(stored.response);
-        expect({ ...got, vector: undefined }).toEqual({ ...stored, vector: undefined });
+        expect({ ...got, id: undefined, vector: undefined }).toEqual({ ...stored, id: undefined, vector: undefined });
         expect(Array.from(got!.vector!)).toEqual(Array.from(stored.vector!));
+      });
+
+      it('gives each entry one id, the same in getExact and search, and distinct between entries', async () => {
+        await store.put(e({ id: 'i1', textKey: 'i1', vector: at(0.9) }), 60);
+        await store.put(e({ id: 'i2', textKey: 'i2', vector: at(0.5) }), 60);
+        await store.put(e({ id: 'i3', scope: 'scope-b', textKey: 'i1', vector: at(0.9) }), 60);
+        const [id1, id2, id3] = [await idOf('scope-a', 'i1'), await idOf('scope-a', 'i2'), await idOf('scope-b', 'i1')];
+        expect(new Set([id1, id2, id3]).size).toBe(3);
+        expect((await store.search('scope-a', Q, 5)).map((c) => c.entry.id)).toEqual([id1, id2]);
+        expect((await store.search('scope-b', Q, 5)).map((c) => c.entry.id)).toEqual([id3]);
       });
 
       it('misses for another scope or another textKey', async () => {
@@ -102,8 +156,8 @@ export function storeContract(name: string, make: MakeStore): void {
       it('keeps the same textKey apart in different scopes', async () => {
         await store.put(e({ id: 'in-a', scope: 'scope-a', textKey: 'same' }), 60);
         await store.put(e({ id: 'in-b', scope: 'scope-b', textKey: 'same' }), 60);
-        expect((await store.getExact('scope-a', 'same'))?.id).toBe('in-a');
-        expect((await store.getExact('scope-b', 'same'))?.id).toBe('in-b');
+        expect(await labelAt('scope-a', 'same')).toBe('in-a');
+        expect(await labelAt('scope-b', 'same')).toBe('in-b');
         expect(store.size()).toBe(2);
       });
     });
@@ -116,7 +170,7 @@ export function storeContract(name: string, make: MakeStore): void {
 
         const top3 = await store.search('scope-a', Q, 3);
         expect(ids(top3)).toEqual(['c95', 'c80', 'c50']);
-        for (const c of top3) expect(c.score).toBeCloseTo(cosines[c.entry.id]!, 5);
+        for (const c of top3) expect(c.score).toBeCloseTo(cosines[labelOf(c.entry)]!, 5);
 
         const all = await store.search('scope-a', Q, 10);
         expect(ids(all)).toEqual(['c95', 'c80', 'c50', 'c10', 'neg']);
@@ -149,24 +203,24 @@ export function storeContract(name: string, make: MakeStore): void {
 
         await store.put(e({ id: 'vec', textKey: 'vec', vector: at(0.7) }), 60);
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['vec']);
-        expect((await store.getExact('scope-a', 'plain'))?.id).toBe('plain');
+        expect(await labelAt('scope-a', 'plain')).toBe('plain');
         expect((await store.getExact('scope-a', 'plain'))?.vector).toBeUndefined();
       });
     });
 
-    describe('TTL (on the injected clock)', () => {
+    if (!opts.realTime) describe('TTL (on the injected clock)', () => {
       it('keeps an entry until its ttl passes, then drops it from getExact and search', async () => {
         await store.put(e({ id: 'short', textKey: 'short', vector: at(0.9) }), 10);
         await store.put(e({ id: 'long', textKey: 'long', vector: at(0.5) }), 20);
 
         clock.advance(10_000 - 1);
-        expect((await store.getExact('scope-a', 'short'))?.id).toBe('short');
+        expect(await labelAt('scope-a', 'short')).toBe('short');
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['short', 'long']);
 
         clock.advance(2);
         expect(await store.getExact('scope-a', 'short')).toBeUndefined();
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['long']);
-        expect((await store.getExact('scope-a', 'long'))?.id).toBe('long');
+        expect(await labelAt('scope-a', 'long')).toBe('long');
 
         clock.advance(10_000);
         expect(await store.getExact('scope-a', 'long')).toBeUndefined();
@@ -184,7 +238,7 @@ export function storeContract(name: string, make: MakeStore): void {
         await store.put(e({ id: 'hit', textKey: 'hit', vector: at(0.9) }), 10);
         for (let i = 0; i < 3; i++) {
           clock.advance(3_000);
-          expect((await store.getExact('scope-a', 'hit'))?.id).toBe('hit');
+          expect(await labelAt('scope-a', 'hit')).toBe('hit');
           expect(ids(await store.search('scope-a', Q, 1))).toEqual(['hit']);
         }
         clock.advance(1_001); // 10.001 s after put, 1.001 s after the last hit
@@ -196,7 +250,7 @@ export function storeContract(name: string, make: MakeStore): void {
         clock.advance(60_000);
         await store.put(e({ id: 'late', textKey: 'late' }), 10);
         clock.advance(9_000);
-        expect((await store.getExact('scope-a', 'late'))?.id).toBe('late');
+        expect(await labelAt('scope-a', 'late')).toBe('late');
         clock.advance(1_001);
         expect(await store.getExact('scope-a', 'late')).toBeUndefined();
       });
@@ -211,26 +265,113 @@ export function storeContract(name: string, make: MakeStore): void {
       });
     });
 
+
+    // The same behaviours on the wall clock, with ttls of 1-2 s. Each test waits for its ttl to pass for real and
+    // then looks once, so "expired" means expired at once, not eventually.
+    if (opts.realTime) describe('TTL (on the wall clock)', () => {
+      it('keeps an entry until its ttl passes, then drops it from getExact and search', async () => {
+        const t0 = Date.now();
+        await store.put(e({ id: 'short', textKey: 'short', vector: at(0.9) }), 1);
+        await store.put(e({ id: 'long', textKey: 'long', vector: at(0.5) }), 2);
+        const t1 = Date.now();
+        expect(t1 - t0, 'two puts should take far less than the 1 s ttl').toBeLessThan(500);
+        expect(await labelAt('scope-a', 'short')).toBe('short');
+        expect(ids(await store.search('scope-a', Q, 5))).toEqual(['short', 'long']);
+
+        await wallClockReaches(t1 + 1_050);
+        expect(await store.getExact('scope-a', 'short')).toBeUndefined();
+        expect(ids(await store.search('scope-a', Q, 5))).toEqual(['long']);
+        expect(await labelAt('scope-a', 'long')).toBe('long');
+
+        await wallClockReaches(t1 + 2_050);
+        expect(await store.getExact('scope-a', 'long')).toBeUndefined();
+        expect(await store.search('scope-a', Q, 5)).toEqual([]);
+      });
+
+      it('expires an entry that was never read before its ttl passed', async () => {
+        await store.put(e({ id: 'x', textKey: 'x', vector: at(0.9) }), 1);
+        await wallClockReaches(Date.now() + 1_050);
+        expect(await store.search('scope-a', Q, 5)).toEqual([]);
+        expect(await store.getExact('scope-a', 'x')).toBeUndefined();
+      });
+
+      it('does not extend the ttl on a hit', async () => {
+        await store.put(e({ id: 'hit', textKey: 'hit', vector: at(0.9) }), 1);
+        const t0 = Date.now();
+        for (const at_ of [200, 400, 600, 800]) {
+          await wallClockReaches(t0 + at_);
+          expect(await labelAt('scope-a', 'hit')).toBe('hit');
+          expect(ids(await store.search('scope-a', Q, 1))).toEqual(['hit']);
+        }
+        await wallClockReaches(t0 + 1_050); // 1.05 s after put, 0.25 s after the last hit
+        expect(await store.getExact('scope-a', 'hit')).toBeUndefined();
+        expect(await store.search('scope-a', Q, 1)).toEqual([]);
+      });
+
+      it('counts the ttl from the time of storing', async () => {
+        await wallClockReaches(Date.now() + 300); // not from the store's start
+        await store.put(e({ id: 'late', textKey: 'late' }), 1);
+        const t0 = Date.now();
+        await wallClockReaches(t0 + 700);
+        expect(await labelAt('scope-a', 'late')).toBe('late');
+        await wallClockReaches(t0 + 1_050);
+        expect(await store.getExact('scope-a', 'late')).toBeUndefined();
+      });
+
+      it('finds a live entry even when more than k nearer entries have expired', async () => {
+        for (let i = 0; i < 5; i++) await store.put(e({ id: `stale${i}`, vector: at(0.99 - i * 0.01, i + 1) }), 1);
+        await store.put(e({ id: 'live', vector: at(0.5, 7) }), 3_600);
+        await wallClockReaches(Date.now() + 1_050);
+        const found = await store.search('scope-a', Q, 1);
+        expect(ids(found)).toEqual(['live']);
+        expect(found[0]!.score).toBeCloseTo(0.5, 5);
+      });
+
+      it('put over an entry takes the new, longer ttl', async () => {
+        await store.put(e({ id: 'old', textKey: 'q' }), 1);
+        await store.put(e({ id: 'new', textKey: 'q' }), 2);
+        const t0 = Date.now();
+        await wallClockReaches(t0 + 1_200);
+        expect(await labelAt('scope-a', 'q')).toBe('new');
+        await wallClockReaches(t0 + 2_050);
+        expect(await store.getExact('scope-a', 'q')).toBeUndefined();
+      });
+
+      it('put over an entry takes the new, shorter ttl', async () => {
+        await store.put(e({ id: 'old', textKey: 'q', vector: at(0.9) }), 3_600);
+        await store.put(e({ id: 'new', textKey: 'q', vector: at(0.8) }), 1);
+        const t0 = Date.now();
+        expect(await labelAt('scope-a', 'q')).toBe('new');
+        await wallClockReaches(t0 + 1_050);
+        expect(await store.getExact('scope-a', 'q')).toBeUndefined();
+        expect(await store.search('scope-a', Q, 5)).toEqual([]);
+      });
+    });
+
     describe('put replaces by scope + textKey', () => {
       it('drops the old entry: its id, its vector and its place in size()', async () => {
         await store.put(e({ id: 'old', textKey: 'q', vector: at(0.9) }), 60);
+        const oldId = await idOf('scope-a', 'q');
         await store.put(e({ id: 'new', textKey: 'q', vector: at(0.3) }), 60);
 
-        expect((await store.getExact('scope-a', 'q'))?.id).toBe('new');
+        expect(await labelAt('scope-a', 'q')).toBe('new');
         const found = await store.search('scope-a', Q, 5);
         expect(ids(found)).toEqual(['new']);
         expect(found[0]!.score).toBeCloseTo(0.3, 5);
         expect(store.size()).toBe(1);
-        expect(await store.delete('old')).toBe(false);
-        expect((await store.getExact('scope-a', 'q'))?.id).toBe('new');
+        // A store that derives ids from scope + textKey gives the new entry the old id; deleting that is not "old".
+        if (oldId !== (await idOf('scope-a', 'q'))) {
+          expect(await store.delete(oldId)).toBe(false);
+          expect(await labelAt('scope-a', 'q')).toBe('new');
+        }
       });
 
-      it('takes the new ttl', async () => {
+      if (!opts.realTime) it('takes the new ttl', async () => {
         await store.put(e({ id: 'old', textKey: 'q' }), 5);
         clock.advance(4_000);
         await store.put(e({ id: 'new', textKey: 'q' }), 10);
         clock.advance(5_000);
-        expect((await store.getExact('scope-a', 'q'))?.id).toBe('new');
+        expect(await labelAt('scope-a', 'q')).toBe('new');
         clock.advance(5_001);
         expect(await store.getExact('scope-a', 'q')).toBeUndefined();
       });
@@ -238,7 +379,7 @@ export function storeContract(name: string, make: MakeStore): void {
       it('does not replace entries of another scope', async () => {
         await store.put(e({ id: 'a', scope: 'scope-a', textKey: 'q', vector: at(0.9) }), 60);
         await store.put(e({ id: 'b', scope: 'scope-b', textKey: 'q', vector: at(0.9) }), 60);
-        expect((await store.getExact('scope-a', 'q'))?.id).toBe('a');
+        expect(await labelAt('scope-a', 'q')).toBe('a');
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['a']);
       });
     });
@@ -247,27 +388,28 @@ export function storeContract(name: string, make: MakeStore): void {
       it('removes the entry from getExact and search and returns true', async () => {
         await store.put(e({ id: 'd1', textKey: 'd1', vector: at(0.9) }), 60);
         await store.put(e({ id: 'd2', textKey: 'd2', vector: at(0.4) }), 60);
+        const d1 = await idOf('scope-a', 'd1');
 
-        expect(await store.delete('d1')).toBe(true);
+        expect(await store.delete(d1)).toBe(true);
         expect(await store.getExact('scope-a', 'd1')).toBeUndefined();
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['d2']);
         expect(store.size()).toBe(1);
 
-        expect(await store.delete('d1')).toBe(false);
+        expect(await store.delete(d1)).toBe(false);
         expect(store.size()).toBe(1);
       });
 
       it('returns false for an unknown id and changes nothing', async () => {
         await store.put(e({ id: 'keep', textKey: 'keep', vector: at(0.9) }), 60);
         expect(await store.delete('no-such-id')).toBe(false);
-        expect((await store.getExact('scope-a', 'keep'))?.id).toBe('keep');
+        expect(await labelAt('scope-a', 'keep')).toBe('keep');
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['keep']);
         expect(store.size()).toBe(1);
       });
 
       it('removes the last vector of a scope, and the scope can be filled again', async () => {
         await store.put(e({ id: 'only', textKey: 'only', vector: at(0.9) }), 60);
-        expect(await store.delete('only')).toBe(true);
+        expect(await store.delete(await idOf('scope-a', 'only'))).toBe(true);
         expect(await store.search('scope-a', Q, 5)).toEqual([]);
         await store.put(e({ id: 'again', textKey: 'again', vector: at(0.8) }), 60);
         expect(ids(await store.search('scope-a', Q, 5))).toEqual(['again']);
@@ -333,7 +475,7 @@ export function storeContract(name: string, make: MakeStore): void {
         expect(store.size()).toBe(3);
         await store.put(e({ id: 's4', textKey: 'a' }), 60);
         expect(store.size()).toBe(3);
-        await store.delete('s2');
+        await store.delete(await idOf('scope-a', 'b'));
         expect(store.size()).toBe(2);
         await store.purge({ tenant: 'tenant-1' });
         expect(store.size()).toBe(0);
