@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SummaryLine from './test/summary-reporter.js';
 
 export default defineConfig({
   test: {
@@ -7,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: files run in parallel forks, tests inside a file in order.
     pool: 'forks',
+    reporters: ['default', new SummaryLine()],
   },
 });
