@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { SingleFlight } from './cache/single-flight.js';
+import { verifierFor } from './cache/verifier/registry.js';
 import type { Embedder } from './embed/types.js';
 import { errorResponse, NotFoundError, PayloadTooLargeError, RepriseError } from './openai/errors.js';
 import type { Logger } from './observe/logger.js';
@@ -12,6 +13,7 @@ import { Metrics } from './observe/metrics.js';
 import { requestLog } from './observe/request-log.js';
 import { cachedRoute } from './routes/cached.js';
 import { adminRoutes } from './routes/admin.js';
+import { feedbackHeader, feedbackRoute } from './routes/feedback.js';
 import { passthroughRoute } from './routes/passthrough.js';
 import type { Entry, Store } from './store/types.js';
 import type { UpstreamFetch } from './upstream/types.js';
@@ -23,6 +25,8 @@ export interface AppDeps {
     sharedCache: boolean;
     ttl: number;
     threshold?: number | undefined;
+    /** "learned" adds the shipped verifier for the embedder, when there is one @default "guards" */
+    verify?: 'learned' | 'guards';
     bodyLimit: number;
     /** empty = admin API off */
     adminToken?: string;
@@ -54,6 +58,7 @@ export function createApp(deps: AppDeps) {
     sharedCache: config.sharedCache,
     ttl: config.ttl,
     ...(config.threshold !== undefined && { threshold: config.threshold }),
+    verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
   };
 
   const app = new Hono();
@@ -78,6 +83,9 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  const feedbackDeps = { store: deps.store, metrics, logger, sharedCache: config.sharedCache };
+  app.use('/v1/*', feedbackHeader(feedbackDeps));
+  app.post('/v1/cache/feedback', feedbackRoute(feedbackDeps));
   app.post('/v1/chat/completions', cachedRoute('chat', cachedDeps));
   app.post('/v1/completions', cachedRoute('completions', cachedDeps));
   app.post('/v1/embeddings', cachedRoute('embeddings', cachedDeps));

@@ -52,6 +52,13 @@ export const OPTIONS = {
     doc: "cosine similarity a semantic hit needs (0-1); empty = the embedder's calibrated default",
     schema: z.union([z.literal('').transform(() => undefined), z.coerce.number().min(0).max(1)]),
   },
+  verify: {
+    flag: 'verify',
+    env: 'CACHE_VERIFY',
+    default: 'guards',
+    doc: 'guards: cosine threshold plus exact-detail guards; learned: also the learned verifier where one ships for the embedder',
+    schema: z.enum(['learned', 'guards']),
+  },
   ttl: { flag: 'ttl', env: 'CACHE_TTL', default: '86400', doc: 'seconds an entry lives after it is stored', schema: int(1) },
   maxEntries: {
     flag: 'max-entries',

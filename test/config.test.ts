@@ -18,6 +18,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   embedModel: 'Xenova/all-MiniLM-L6-v2',
   modelCacheDir: '.models',
   hnswMin: 256,
+  verify: 'guards',
   store: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
   redisTimeoutMs: 100,

@@ -7,7 +7,7 @@ import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
 import type { CachePolicy } from './policy.js';
-import { verify } from './verify.js';
+import { verify, type LoadedVerifier } from './verify.js';
 
 export type Lookup =
   | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
@@ -17,8 +17,10 @@ export type Lookup =
 export interface LookupDeps {
   store: Store;
   embedder: Embedder;
-  /** cosine a semantic hit needs when the request does not say */
+  /** cosine a candidate needs when the request does not say */
   threshold: number;
+  /** the learned verifier for this embedder, if on */
+  verifier?: LoadedVerifier;
   now: () => number;
 }
 
@@ -49,7 +51,11 @@ export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolic
   } catch (error) {
     return { kind: 'fault', stage: 'search', error, vector };
   }
-  const verdict = verify(key.text, candidates, policy.threshold ?? deps.threshold);
+  const verdict = verify(key.text, candidates, {
+    threshold: policy.threshold ?? deps.threshold,
+    ...(deps.verifier && { verifier: deps.verifier }),
+    vector,
+  });
   if (verdict.ok) return { kind: 'hit', entry: verdict.candidate.entry, match: 'semantic', score: verdict.candidate.score };
   return { kind: 'miss', reason: verdict.reason, vector };
 }

@@ -1,32 +1,79 @@
 /**
  * @module cache/verify: decide whether a nearby entry really answers this query. Precision comes first: a wrong
- * cached answer is worse than a miss, so a candidate must clear the threshold and every guard.
+ * cached answer is worse than a miss. A candidate must clear the cosine floor and the hard guards; then, where a
+ * learned verifier exists for the embedder, its probability must clear the calibrated cut. The best-scoring
+ * candidate of the top-k wins, so a near neighbour that fails does not hide a farther one that passes.
  */
 import type { Candidate } from '../store/types.js';
+import { pairFeatures } from './verifier/features.js';
+import { failedGuard, type Guard } from './verifier/guards.js';
+import { Mlp, type MlpWeights } from './verifier/mlp.js';
 
-export type Verdict = { ok: true; candidate: Candidate } | { ok: false; reason: 'below-threshold' | 'guard' | 'none' };
+export type Verdict =
+  | { ok: true; candidate: Candidate; probability?: number }
+  | { ok: false; reason: 'none' | 'below-threshold' | 'guard' | 'verifier' };
 
-/** Numbers, versions, dates and times in a text, in order ("3.11", "2024-05-01", "10:30"). */
-export function numbersIn(text: string): string[] {
-  // A minus counts only where it cannot be a hyphen ("-5" yes, "COVID-19" no).
-  return (text.match(/(?:(?<![\w.])-)?\d+(?:[.,:/-]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}\b)/g, ''));
+/** A learned verifier as shipped: the MLP plus the operating point chosen for it. */
+export interface VerifierModel {
+  /** cosine below which candidates are not considered */
+  floor: number;
+  /** probability a candidate needs to be served */
+  cut: number;
+  mlp: MlpWeights;
+  trainedOn: string;
+  textFeatures: number;
 }
 
-/** Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12"). */
-export function numbersAgree(a: string, b: string): boolean {
-  const x = numbersIn(a).sort();
-  const y = numbersIn(b).sort();
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+export interface LoadedVerifier {
+  model: VerifierModel;
+  mlp: Mlp;
 }
 
-/** The best candidate at or above `threshold` that passes the guards. */
-export function verify(query: string, candidates: Candidate[], threshold: number): Verdict {
-  let sawAbove = false;
-  for (const c of candidates) {
-    if (c.score < threshold) break;
-    sawAbove = true;
-    if (numbersAgree(query, c.entry.text)) return { ok: true, candidate: c };
-  }
+export function loadVerifier(model: VerifierModel): LoadedVerifier {
+  return { model, mlp: new Mlp(model.mlp) };
+}
+
+/**
+ * Details that must match exactly, whatever a model thinks: numbers, versions and dates; negation; quoted
+ * literals; direction words and units; names. Serving "capital of France" for "capital of Germany" is the bug users
+ * see, so each of these is a hard rule, paid for with some recall.
+ */
+export function failedHardGuard(query: string, candidate: string): Guard | undefined {
+  return failedGuard(query, candidate);
+}
+
+export interface VerifyOptions {
+  /** cosine a candidate needs */
+  threshold: number;
+  /** the learned verifier, when one exists for this embedder and is switched on */
+  verifier?: LoadedVerifier;
+  /** the query's vector; the learned verifier needs it */
+  vector?: Float32Array;
+}
+
+export function verify(query: string, candidates: Candidate[], opts: VerifyOptions): Verdict {
   if (candidates.length === 0) return { ok: false, reason: 'none' };
-  return { ok: false, reason: sawAbove ? 'guard' : 'below-threshold' };
+  const best = candidates[0]!.score;
+  let reason: 'below-threshold' | 'guard' | 'verifier' = 'below-threshold';
+  let chosen: { candidate: Candidate; probability?: number } | undefined;
+  candidates.forEach((c, rank) => {
+    if (c.score < opts.threshold) return;
+    if (failedHardGuard(query, c.entry.text)) {
+      if (reason === 'below-threshold') reason = 'guard';
+      return;
+    }
+    const { verifier, vector } = opts;
+    if (!verifier || !vector || !c.entry.vector) {
+      // Without a model, the first (nearest) candidate that passes wins.
+      chosen ??= { candidate: c };
+      return;
+    }
+    const p = verifier.mlp.predict(pairFeatures(query, vector, c.entry.text, c.entry.vector, c.score, rank, best - c.score));
+    if (p < verifier.model.cut) {
+      reason = 'verifier';
+      return;
+    }
+    if (!chosen || p > (chosen.probability ?? 0)) chosen = { candidate: c, probability: p };
+  });
+  return chosen ? { ok: true, ...chosen } : { ok: false, reason };
 }

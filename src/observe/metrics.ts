@@ -15,6 +15,7 @@ export interface Snapshot {
   stored: number;
   notStored: Record<string, number>;
   tokensSaved: number;
+  feedbackWrong: number;
 }
 
 export class Metrics {
@@ -27,6 +28,7 @@ export class Metrics {
     stored: 0,
     notStored: {},
     tokensSaved: 0,
+    feedbackWrong: 0,
   };
 
   request(status: CacheStatus): void {
@@ -52,6 +54,11 @@ export class Metrics {
     this.s.notStored[reason] = (this.s.notStored[reason] ?? 0) + 1;
   }
 
+  /** a client reported a wrong hit */
+  feedback(): void {
+    this.s.feedbackWrong++;
+  }
+
   snapshot(): Snapshot {
     return structuredClone(this.s);
   }
@@ -74,6 +81,7 @@ export class Metrics {
     metric('reprise_coalesced_total', 'Requests that shared another request\'s upstream call.', [[{}, s.coalesced]]);
     metric('reprise_stored_total', 'Answers stored.', [[{}, s.stored]]);
     metric('reprise_not_stored_total', 'Answers not stored, by reason.', Object.entries(s.notStored).map(([k, v]) => [{ reason: k }, v]));
+    metric('reprise_feedback_wrong_total', 'Hits reported wrong by clients (the entry was evicted).', [[{}, s.feedbackWrong]]);
     metric('reprise_tokens_saved_total', 'Upstream tokens not spent thanks to hits.', [[{}, s.tokensSaved]]);
     return `${lines.join('\n')}\n`;
   }

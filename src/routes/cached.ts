@@ -5,6 +5,7 @@
 import type { Handler } from 'hono';
 import { buildKey, exactKeyOf, type CacheKey } from '../cache/key.js';
 import { lookup } from '../cache/lookup.js';
+import type { LoadedVerifier } from '../cache/verify.js';
 import { readPolicy, type CachePolicy } from '../cache/policy.js';
 import { hitResponse, markCache, type CacheInfo } from '../cache/respond.js';
 import type { SingleFlight } from '../cache/single-flight.js';
@@ -31,8 +32,10 @@ export interface CachedRouteDeps extends ForwardDeps {
   cacheEnabled: boolean;
   sharedCache: boolean;
   ttl: number;
-  /** operator's threshold; undefined = the embedder's default */
+  /** operator's threshold; undefined = the verifier's floor, or the embedder's default without one */
   threshold?: number;
+  /** the learned verifier for an embedder id, when it is switched on and one ships */
+  verifierFor: (embedderId: string) => LoadedVerifier | undefined;
 }
 
 /** Everything one request carries down the path once its cache key is known. */
@@ -64,7 +67,9 @@ export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler 
 
     if (!policy.read) return miss(deps, ctx, { status: 'BYPASS', reason: policy.reason });
 
-    const found = await lookup({ store: deps.store, embedder, threshold: deps.threshold ?? embedder.defaultThreshold, now: deps.now }, key, policy);
+    const verifier = deps.verifierFor(embedder.id);
+    const threshold = deps.threshold ?? verifier?.model.floor ?? embedder.defaultThreshold;
+    const found = await lookup({ store: deps.store, embedder, threshold, ...(verifier && { verifier }), now: deps.now }, key, policy);
     if (found.kind === 'hit') {
       deps.metrics.request('HIT');
       deps.metrics.hit(found.match, endpoint === 'embeddings' ? 0 : usageTokens(found.entry.response as Completion));

@@ -10,13 +10,6 @@ export function entryKey(prefix: string, scope: string, textKey: string): string
   return `${prefix}:{${scope}}:${textKey}`;
 }
 
-/** The inverse of entryId(): "<scope>.<textKey>". */
-export function parseEntryId(id: string): { scope: string; textKey: string } | undefined {
-  const dot = id.indexOf('.');
-  if (dot <= 0 || dot === id.length - 1) return undefined;
-  return { scope: id.slice(0, dot), textKey: id.slice(dot + 1) };
-}
-
 /** Copy a vector's bytes (little-endian, as every platform Reprise runs on). */
 export function packVector(v: Float32Array): Buffer {
   return Buffer.from(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));

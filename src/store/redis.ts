@@ -11,9 +11,9 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
-import { decodeEntry, encodeEntry, entryKey, packVector, parseEntryId, unpackVector } from './redis-codec.js';
+import { decodeEntry, encodeEntry, entryKey, packVector, unpackVector } from './redis-codec.js';
 import { ScopedIndex } from './scoped-index.js';
-import { entryId, type Candidate, type Entry, type IndexFactory, type PurgeFilter, type Store } from './types.js';
+import { entryId, parseEntryId, type Candidate, type Entry, type IndexFactory, type PurgeFilter, type Store } from './types.js';
 
 export interface RedisStoreOptions {
   /** redis://[user:pass@]host:port[/db] */

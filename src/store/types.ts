@@ -9,6 +9,13 @@ export function entryId(scope: string, textKey: string): string {
   return `${scope}.${textKey}`;
 }
 
+/** The inverse of entryId(). */
+export function parseEntryId(id: string): { scope: string; textKey: string } | undefined {
+  const dot = id.indexOf('.');
+  if (dot <= 0 || dot === id.length - 1) return undefined;
+  return { scope: id.slice(0, dot), textKey: id.slice(dot + 1) };
+}
+
 /** One cached answer. */
 export interface Entry {
   /** unique id, sent to clients as X-Cache-Id */

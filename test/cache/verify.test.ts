@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { numbersAgree, numbersIn, verify } from '../../src/cache/verify.js';
+import { verify } from '../../src/cache/verify.js';
+import { numbersAgree, numbersIn } from '../../src/cache/verifier/guards.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 
 let seq = 0;
@@ -56,12 +57,12 @@ it('numbers that differ only in sign disagree', () => {
 describe('verify', () => {
   it('the best candidate above the threshold that passes the guard is a hit', () => {
     const c = cand('What is the capital of France?', 0.97);
-    expect(verify("What's the capital of France?", [c, cand('x', 0.95)], 0.9)).toEqual({ ok: true, candidate: c });
+    expect(verify("What's the capital of France?", [c, cand('x', 0.95)], { threshold: 0.9 })).toEqual({ ok: true, candidate: c });
   });
 
   it('a candidate exactly at the threshold counts', () => {
     const c = cand('capital of France', 0.9);
-    expect(verify('the capital of France', [c], 0.9)).toEqual({ ok: true, candidate: c });
+    expect(verify('the capital of France', [c], { threshold: 0.9 })).toEqual({ ok: true, candidate: c });
   });
 
   it.each([
@@ -69,29 +70,29 @@ describe('verify', () => {
     ['What happened on 2024-05-01?', 'What happened on 2024-06-01?'],
     ['Convert 100 USD to EUR', 'Convert 150 USD to EUR'],
   ])('numbers differ → the guard rejects even at similarity 0.999 (%j)', (query, stored) => {
-    expect(verify(query, [cand(stored, 0.999)], 0.8)).toEqual({ ok: false, reason: 'guard' });
+    expect(verify(query, [cand(stored, 0.999)], { threshold: 0.8 })).toEqual({ ok: false, reason: 'guard' });
   });
 
   it('the best candidate fails the guard but the second passes → the second wins', () => {
     const best = cand('Release notes for Python 3.12', 0.99);
     const second = cand('Python 3.11 release notes', 0.93);
     const third = cand('Python 3.11 changelog', 0.92);
-    expect(verify('Release notes for Python 3.11', [best, second, third], 0.9)).toEqual({ ok: true, candidate: second });
+    expect(verify('Release notes for Python 3.11', [best, second, third], { threshold: 0.9 })).toEqual({ ok: true, candidate: second });
   });
 
   it('a guard-passing candidate below the threshold does not win after a guard failure above it', () => {
-    const verdict = verify('Python 3.11 notes', [cand('Python 3.12 notes', 0.95), cand('Python 3.11 notes!', 0.85)], 0.9);
+    const verdict = verify('Python 3.11 notes', [cand('Python 3.12 notes', 0.95), cand('Python 3.11 notes!', 0.85)], { threshold: 0.9 });
     expect(verdict).toEqual({ ok: false, reason: 'guard' });
   });
 
   it('below the threshold → miss', () => {
-    expect(verify('capital of France', [cand('capital of France', 0.89), cand('capital of Spain', 0.5)], 0.9)).toEqual({
+    expect(verify('capital of France', [cand('capital of France', 0.89), cand('capital of Spain', 0.5)], { threshold: 0.9 })).toEqual({
       ok: false,
       reason: 'below-threshold',
     });
   });
 
   it('no candidates → miss "none"', () => {
-    expect(verify('anything', [], 0.5)).toEqual({ ok: false, reason: 'none' });
+    expect(verify('anything', [], { threshold: 0.5 })).toEqual({ ok: false, reason: 'none' });
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * @module cache/verifier/features: what the learned verifier sees about a (query, candidate) pair.
+ * A few textual signals plus the elementwise product and absolute difference of the two unit vectors, the
+ * classic pair representation for sentence-embedding classifiers. Training (bench/quality/train-verifier.ts) and
+ * serving use this one function, so they cannot drift apart.
+ */
+import { directionAgrees, namesAgree, negationAgrees, numbersAgree, quotesAgree } from './guards.js';
+
+const STOP = new Set(
+  'a an the is are was were be been being do does did of to in on at for from by with about as and or but if then than so that this these those it its i me my you your we our they their he she his her what which who whom whose when where why how can could should would will shall may might must have has had not no there here into over under more most some any all each other such only own same very just also'.split(' '),
+);
+
+function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  if (a.size === 0 && b.size === 0) return 1;
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  return inter / (a.size + b.size - inter);
+}
+
+/** Number of textual features before the vector part. */
+export const TEXT_FEATURES = 11;
+
+/** Feature vector of length TEXT_FEATURES + 2 * dim. */
+export function pairFeatures(query: string, q: Float32Array, candidate: string, c: Float32Array, cosine: number, rank: number, gapToBest: number): Float32Array {
+  const wq = words(query);
+  const wc = words(candidate);
+  const sq = new Set(wq);
+  const sc = new Set(wc);
+  const cq = new Set(wq.filter((w) => !STOP.has(w)));
+  const cc = new Set(wc.filter((w) => !STOP.has(w)));
+  let onlyQ = 0;
+  for (const w of cq) if (!cc.has(w)) onlyQ++;
+  let onlyC = 0;
+  for (const w of cc) if (!cq.has(w)) onlyC++;
+  const dim = q.length;
+  const f = new Float32Array(TEXT_FEATURES + 2 * dim);
+  f[0] = cosine;
+  f[1] = jaccard(sq, sc);
+  f[2] = jaccard(cq, cc);
+  f[3] = Math.min(onlyQ, 5) / 5;
+  f[4] = Math.min(onlyC, 5) / 5;
+  f[5] = Math.min(wq.length, wc.length) / Math.max(wq.length, wc.length, 1);
+  f[6] = numbersAgree(query, candidate) ? 0 : 1;
+  f[7] = negationAgrees(query, candidate) ? 0 : 1;
+  f[8] = namesAgree(query, candidate) && quotesAgree(query, candidate) ? 0 : 1;
+  f[9] = directionAgrees(query, candidate) ? 0 : 1;
+  f[10] = rank / 3 + gapToBest;
+  for (let i = 0; i < dim; i++) {
+    f[TEXT_FEATURES + i] = q[i]! * c[i]! * dim;
+    f[TEXT_FEATURES + dim + i] = Math.abs(q[i]! - c[i]!) * Math.sqrt(dim);
+  }
+  return f;
+}

@@ -1,0 +1,132 @@
+/**
+ * @module cache/verifier/guards: cheap textual checks that reject near-identical questions asking different things.
+ * Each guard compares one kind of detail that embeddings blur: numbers and versions, negation, quoted strings,
+ * names, units, and direction words ("ascending" vs "descending").
+ */
+
+/** Numbers, versions, dates and times in a text, in order ("3.11", "2024-05-01", "10:30", "-5"). */
+export function numbersIn(text: string): string[] {
+  // A minus counts only where it cannot be a hyphen ("-5" yes, "COVID-19" no).
+  return (text.match(/(?:(?<![\w.])-)?\d+(?:[.,:/-]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}\b)/g, ''));
+}
+
+/** Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12"). */
+export function numbersAgree(a: string, b: string): boolean {
+  const x = numbersIn(a).sort();
+  const y = numbersIn(b).sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+// Explicit negators only: "without", "none" and the like are often paraphrased away ("without X" ≈ "does not need X").
+const NEGATION = /\b(?:not|no|never|cannot)\b|n't\b/gi;
+
+/** How many negations a text carries; an odd difference flips the meaning. */
+export function negations(text: string): number {
+  return (text.replace(/’/g, "'").match(NEGATION) ?? []).length;
+}
+
+/**
+ * A negation flip counts where the two texts otherwise say nearly the same words ("Should I use tabs?" vs "Should I
+ * not use tabs?"). Reworded paraphrases often trade a negation for another word ("Don't forget" ≈ "Remember").
+ */
+export function negationAgrees(a: string, b: string): boolean {
+  if (negations(a) % 2 === negations(b) % 2) return true;
+  return wordOverlap(a, b) < 0.7;
+}
+
+/** Jaccard overlap of the lowercase words of two texts, negators left out. */
+export function wordOverlap(a: string, b: string): number {
+  const words = (t: string) => new Set((t.toLowerCase().replace(/n't\b/g, ' ').match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !/^(?:not|no|never|cannot)$/.test(w)));
+  const x = words(a);
+  const y = words(b);
+  let inter = 0;
+  for (const w of x) if (y.has(w)) inter++;
+  const union = x.size + y.size - inter;
+  return union === 0 ? 1 : inter / union;
+}
+
+/** Quoted strings must match exactly: they are usually literal values (`"foo"`, 'bar', `baz`). */
+export function quotedIn(text: string): string[] {
+  return [...text.matchAll(/"([^"]{1,80})"|“([^”]{1,80})”|`([^`]{1,80})`/g)].map((m) => (m[1] ?? m[2] ?? m[3]!).trim().toLowerCase()).sort();
+}
+
+/** Where both texts quote literals, they must quote the same ones; quoting on one side only is style. */
+export function quotesAgree(a: string, b: string): boolean {
+  const x = quotedIn(a);
+  const y = quotedIn(b);
+  if (x.length === 0 || y.length === 0) return true;
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Pairs of words that point opposite ways; a query with one and an entry with the other ask different things. */
+const OPPOSITES: Array<[RegExp, RegExp]> = [
+  [/\bascending\b/i, /\bdescending\b/i],
+  [/\bincreas/i, /\bdecreas/i],
+  [/\bbefore\b/i, /\bafter\b/i],
+  [/\bmin(?:imum)?\b/i, /\bmax(?:imum)?\b/i],
+  [/\b(?:most|best|highest|largest|biggest|longest)\b/i, /\b(?:least|worst|lowest|smallest|shortest)\b/i],
+  [/\b(?:buy|buying|purchase)\b/i, /\b(?:sell|selling)\b/i],
+  [/\b(?:import|imports)\b/i, /\b(?:export|exports)\b/i],
+  [/\b(?:encrypt|encode)/i, /\b(?:decrypt|decode)/i],
+  [/\b(?:upload)/i, /\b(?:download)/i],
+  [/\b(?:enable|enabling)\b/i, /\b(?:disable|disabling)\b/i],
+  [/\b(?:add|adding)\b/i, /\b(?:remove|removing|delete|deleting)\b/i],
+  [/\b(?:celsius|centigrade)\b/i, /\bfahrenheit\b/i],
+  [/\b(?:km|kilomet(?:er|re)s?)\b/i, /\bmiles?\b/i],
+  [/\b(?:kg|kilograms?)\b/i, /\b(?:lbs?|pounds?)\b/i],
+  [/\b(?:cm|centimet(?:er|re)s?)\b/i, /\binch(?:es)?\b/i],
+];
+
+/** The query and the entry do not use opposite words of any pair above. */
+export function directionAgrees(a: string, b: string): boolean {
+  for (const [x, y] of OPPOSITES) {
+    const ax = x.test(a);
+    const ay = y.test(a);
+    const bx = x.test(b);
+    const by = y.test(b);
+    // Only a one-sided swap counts: "from Celsius to Fahrenheit" uses both words on both sides.
+    if ((ax && !ay && by && !bx) || (ay && !ax && bx && !by)) return false;
+  }
+  return true;
+}
+
+/**
+ * Capitalised words that are not sentence-initial, and all-caps or mixed-case tokens: names of people, places,
+ * products. "capital of France" vs "capital of Germany".
+ */
+export function namesIn(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const sentence of text.split(/(?<=[.?!])\s+/)) {
+    const words = sentence.match(/[\p{L}\p{N}][\p{L}\p{N}+#.'-]*/gu) ?? [];
+    words.forEach((w, i) => {
+      const clean = w.replace(/[.'-]+$/, '');
+      if (i > 0 && /^\p{Lu}/u.test(clean) && !/^I$/.test(clean)) out.add(clean.toLowerCase());
+      else if (/\p{Ll}\p{Lu}|^\p{Lu}{2,}/u.test(clean)) out.add(clean.toLowerCase());
+    });
+  }
+  return out;
+}
+
+/**
+ * No swapped names: it is a swap when each text names something the other does not mention ("France" vs
+ * "Germany"). A name on one side only is usually an elaboration or a spelling ("Huggingface.js" vs "Hugging Face").
+ */
+export function namesAgree(a: string, b: string): boolean {
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  const onlyA = [...namesIn(a)].some((n) => !lb.includes(n));
+  const onlyB = [...namesIn(b)].some((n) => !la.includes(n));
+  return !(onlyA && onlyB);
+}
+
+export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names';
+
+/** The first guard that tells the two texts apart, or undefined when none does. */
+export function failedGuard(query: string, candidate: string): Guard | undefined {
+  if (!numbersAgree(query, candidate)) return 'numbers';
+  if (!negationAgrees(query, candidate)) return 'negation';
+  if (!quotesAgree(query, candidate)) return 'quotes';
+  if (!directionAgrees(query, candidate)) return 'direction';
+  if (!namesAgree(query, candidate)) return 'names';
+  return undefined;
+}

@@ -1,0 +1,58 @@
+/**
+ * @module routes/feedback: a client reports a wrong hit, and the entry is evicted at once.
+ * Either `POST /v1/cache/feedback {"id": "<X-Cache-Id>", "verdict": "wrong"}`, or the header
+ * `X-Cache-Feedback: wrong=<X-Cache-Id>` on any later request. A caller can only evict its own tenant's entries.
+ */
+import type { Handler, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { tenantOf } from '../cache/tenant.js';
+import { InvalidRequestError, NotFoundError } from '../openai/errors.js';
+import { parseJson } from '../openai/request.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { parseEntryId, type Store } from '../store/types.js';
+
+export interface FeedbackDeps {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  sharedCache: boolean;
+}
+
+const body = z.looseObject({ id: z.string().min(1), verdict: z.enum(['wrong']).default('wrong') });
+
+/** Evict `id` if it belongs to the caller's tenant. */
+async function evict(deps: FeedbackDeps, headers: Headers, id: string): Promise<boolean> {
+  const at = parseEntryId(id);
+  if (!at) return false;
+  const entry = await deps.store.getExact(at.scope, at.textKey);
+  if (!entry || entry.tenant !== (await tenantOf(headers, deps.sharedCache))) return false;
+  const deleted = await deps.store.delete(entry.id);
+  if (deleted) {
+    deps.metrics.feedback();
+    deps.logger.info({ match: entry.vector ? 'semantic' : 'exact' }, 'entry evicted on feedback');
+  }
+  return deleted;
+}
+
+export function feedbackRoute(deps: FeedbackDeps): Handler {
+  return async function feedback(c) {
+    const parsed = body.safeParse(parseJson(await c.req.text()));
+    if (!parsed.success) throw new InvalidRequestError('Send {"id": "<X-Cache-Id of the wrong hit>", "verdict": "wrong"}.', 'id');
+    if (!(await evict(deps, c.req.raw.headers, parsed.data.id))) throw new NotFoundError(`cache entry ${parsed.data.id}`);
+    return c.json({ evicted: true, id: parsed.data.id });
+  };
+}
+
+/** `X-Cache-Feedback: wrong=<id>` on any request evicts that entry before the request goes on. */
+export function feedbackHeader(deps: FeedbackDeps): MiddlewareHandler {
+  return async function feedbackFromHeader(c, next) {
+    const h = c.req.header('x-cache-feedback');
+    const m = h && /^\s*wrong\s*=\s*(\S+)\s*$/i.exec(h);
+    if (m) {
+      // Feedback is advice: a fault while evicting never fails the request that carried it.
+      await evict(deps, c.req.raw.headers, m[1]!).catch((err: Error) => deps.logger.warn({ err: err.message }, 'feedback eviction failed'));
+    }
+    await next();
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * No wrong answers: near-identical questions that ask different things never hit each other, plain paraphrases
+ * still do, and a client can report a wrong hit. The pairs are our own, not from any data set.
+ */
+import { describe, expect, it } from 'vitest';
+import { ask, chat, useHarness } from '../helpers/harness.js';
+
+const h = useHarness();
+
+async function pair(stored: string, query: string) {
+  const c = h.client();
+  await chat(c, ask(stored));
+  return chat(c, ask(query));
+}
+
+describe('questions that differ in one detail never hit', () => {
+  it.each([
+    ['a number', 'How many days are there in 3 weeks?', 'How many days are there in 5 weeks?'],
+    ['a version', 'What is new in Python 3.11?', 'What is new in Python 3.12?'],
+    ['a date', 'What happened on 4 July 1776?', 'What happened on 14 July 1789?'],
+    ['a year', 'Who won the World Cup in 2014?', 'Who won the World Cup in 2018?'],
+    ['a negation', 'Should I use tabs for indentation in Python?', 'Should I not use tabs for indentation in Python?'],
+    ['a negated verb', 'Why does my laptop charge when plugged in?', "Why doesn't my laptop charge when plugged in?"],
+    ['a swapped country', 'What is the capital city of France?', 'What is the capital city of Germany?'],
+    ['a swapped person', 'How tall was Napoleon Bonaparte?', 'How tall was Abraham Lincoln?'],
+    ['a swapped product', 'How do I reset my iPhone to factory settings?', 'How do I reset my Pixel to factory settings?'],
+    ['a direction', 'How do I sort a list in ascending order in JavaScript?', 'How do I sort a list in descending order in JavaScript?'],
+    ['a unit', 'How do I convert 20 degrees Celsius to Kelvin?', 'How do I convert 20 degrees Fahrenheit to Kelvin?'],
+    ['a quoted literal', 'What does the error "connection refused" mean?', 'What does the error "connection reset" mean?'],
+  ])('%s', async (_what, stored, query) => {
+    const r = await pair(stored, query);
+    expect(r.headers.get('x-cache-status')).toBe('MISS');
+  });
+});
+
+describe('plain paraphrases still hit', () => {
+  it.each([
+    ['How do I reset my password?', 'How can I reset my password?'],
+    ['What is the best way to learn to cook?', 'What is the best way to learn cooking?'],
+    ['How can I improve my public speaking skills?', 'How do I improve my public speaking skills?'],
+  ])('%s ~ %s', async (stored, query) => {
+    const r = await pair(stored, query);
+    expect(r.headers.get('x-cache-status')).toBe('HIT');
+    expect(r.headers.get('x-cache-match')).toBe('semantic');
+  });
+});
+
+describe('feedback', () => {
+  async function semanticHit() {
+    const c = h.client();
+    await chat(c, ask('How do I reset my password?'));
+    const hit = await chat(c, ask('How can I reset my password?'));
+    expect(hit.headers.get('x-cache-status')).toBe('HIT');
+    return hit.headers.get('x-cache-id')!;
+  }
+
+  it('POST /v1/cache/feedback evicts the entry at once; the next identical query misses', async () => {
+    const id = await semanticHit();
+    const res = await fetch(`${h.reprise.url}/v1/cache/feedback`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test-a', 'content-type': 'application/json' },
+      body: JSON.stringify({ id, verdict: 'wrong' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ evicted: true, id });
+    const again = await chat(h.client(), ask('How can I reset my password?'));
+    expect(again.headers.get('x-cache-status')).toBe('MISS');
+    expect(h.reprise.metrics.snapshot().feedbackWrong).toBe(1);
+  });
+
+  it('the X-Cache-Feedback header on the next request evicts it too', async () => {
+    const id = await semanticHit();
+    const next = await chat(h.client(), ask('How can I reset my password?'), { 'x-cache-feedback': `wrong=${id}` });
+    expect(next.headers.get('x-cache-status')).toBe('MISS');
+  });
+
+  it("another tenant cannot evict an entry it does not own", async () => {
+    const id = await semanticHit();
+    const res = await fetch(`${h.reprise.url}/v1/cache/feedback`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-someone-else', 'content-type': 'application/json' },
+      body: JSON.stringify({ id }),
+    });
+    expect(res.status).toBe(404);
+    expect((await chat(h.client(), ask('How can I reset my password?'))).headers.get('x-cache-status')).toBe('HIT');
+  });
+});
