@@ -30,8 +30,36 @@ export function parseFlags(argv: string[]): Record<string, string> {
   return out;
 }
 
+/** `reprise calibrate --pairs FILE --target-precision P [settings]` */
+async function calibrateCommand(argv: string[]): Promise<void> {
+  const { calibrate, formatCalibration, readPairs } = await import('./calibrate.js');
+  const { loadEmbedder } = await import('./embed/load.js');
+  const take = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const [, value] = argv.splice(i, 2);
+    return value;
+  };
+  const file = take('pairs');
+  const target = Number(take('target-precision') ?? 0.95);
+  if (!file || !(target > 0 && target <= 1)) throw new ConfigError('usage: reprise calibrate --pairs FILE.jsonl [--target-precision 0.95] [--embed-model ...]');
+  const config = parseConfig(parseFlags(argv), process.env);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const embedder = await loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger });
+  console.log(formatCalibration(await calibrate(readPairs(file), embedder, target), target));
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'calibrate') {
+    try {
+      return await calibrateCommand(argv.slice(1));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(`reprise: ${err.message}`);
+      process.exit(2);
+    }
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(helpText());
     return;
