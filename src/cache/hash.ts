@@ -1,13 +1,14 @@
-/** @module cache/hash: canonical JSON and SHA-256, with Web Crypto so it runs on Node and Workers. */
-
-const encoder = new TextEncoder();
+/**
+ * @module cache/hash: canonical JSON and SHA-256.
+ * SHA-256 comes from @noble/hashes: synchronous and pure JS, so it runs on Node and Workers alike. Web Crypto's
+ * digest is asynchronous, and its per-call job dispatch cost about a fifth of an exact hit's CPU time in profiles.
+ */
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 /** Hex SHA-256 of a string. */
-export async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
-  let hex = '';
-  for (const b of new Uint8Array(digest)) hex += b.toString(16).padStart(2, '0');
-  return hex;
+export function sha256(text: string): string {
+  return bytesToHex(nobleSha256(utf8ToBytes(text)));
 }
 
 /**

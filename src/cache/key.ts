@@ -58,10 +58,10 @@ export async function buildKey(req: ParsedRequest, ctx: KeyContext): Promise<Cac
     }
   }
   // Without a semantic text the whole request is in the scope and the text key is constant: exact match only.
-  const scope = await sha256(
+  const scope = sha256(
     canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, params }),
   );
-  const textKey = semantic ? await sha256(normaliseText(text)) : '-';
+  const textKey = semantic ? sha256(normaliseText(text)) : '-';
   return { scope, text, textKey, semantic };
 }
 

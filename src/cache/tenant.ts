@@ -14,5 +14,5 @@ export async function tenantOf(headers: Headers, shared: boolean): Promise<strin
   const authorization = headers.get('authorization')?.trim() ?? '';
   const apiKey = headers.get('api-key')?.trim() ?? '';
   if (!authorization && !apiKey) return 'anonymous';
-  return (await sha256(`reprise-tenant\u0000${authorization}\u0000${apiKey}`)).slice(0, 32);
+  return sha256(`reprise-tenant\u0000${authorization}\u0000${apiKey}`).slice(0, 32);
 }
