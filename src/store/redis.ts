@@ -183,11 +183,7 @@ export class RedisStore implements Store {
   async purge(filter: PurgeFilter): Promise<number> {
     this.ensureReady();
     let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:{*}:*`, 'COUNT', SCAN_BATCH);
-      cursor = next;
-      if (keys.length === 0) continue;
+    for await (const keys of this.entryKeys()) {
       const pipe = this.redis.pipeline();
       for (const k of keys) pipe.hmget(k, 'tenant', 'namespace', 'model');
       const fields = await execOrThrow(pipe);
@@ -196,11 +192,21 @@ export class RedisStore implements Store {
         return tenant !== null && matches(filter, { tenant, namespace: namespace ?? '', model: model ?? '' });
       });
       if (doomed.length > 0) deleted += (await this.redis.del(...doomed)) as number;
-    } while (cursor !== '0');
+    }
     const f = Object.entries(filter).flatMap(([k, v]) => (v === undefined ? [] : [k, v]));
     await this.redis.xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', 'op', 'purge', ...f);
     this.applyPurge(filter);
     return deleted;
+  }
+
+  /** Every entry key, in SCAN batches: never KEYS, which would block Redis. */
+  private async *entryKeys(): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:{*}:*`, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
   }
 
   private ensureReady(): void {
@@ -251,11 +257,7 @@ export class RedisStore implements Store {
     const from = last[0]?.[0] ?? '0-0';
     this.meta.clear();
     this.index.clear();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:{*}:*`, 'COUNT', SCAN_BATCH);
-      cursor = next;
-      if (keys.length === 0) continue;
+    for await (const keys of this.entryKeys()) {
       const pipe = this.redis.pipeline();
       for (const k of keys) {
         pipe.hmgetBuffer(k, 'scope', 'textKey', 'tenant', 'namespace', 'model', 'vector');
@@ -279,7 +281,7 @@ export class RedisStore implements Store {
         });
         if (vector) this.index.add(id, s, unpackVector(vector));
       }
-    } while (cursor !== '0');
+    }
     this.lastEventId = from;
     this.isSynced = true;
     for (const w of this.syncedWaiters.splice(0)) w();
