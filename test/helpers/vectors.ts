@@ -25,3 +25,16 @@ export function randomUnit(dim: number, rand: () => number): Float32Array {
   for (let i = 0; i < dim; i++) v[i]! *= inv;
   return v;
 }
+
+/** e_i in `dim` dimensions */
+export function axis(i: number, dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  v[i] = 1;
+  return v;
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}

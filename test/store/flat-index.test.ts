@@ -2,21 +2,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { FlatIndex } from '../../src/store/flat-index.js';
-import { randomUnit, rng } from '../helpers/vectors.js';
+import { axis, dot, randomUnit, rng } from '../helpers/vectors.js';
 
 
-/** e_i in `dim` dimensions */
-function axis(i: number, dim: number): Float32Array {
-  const v = new Float32Array(dim);
-  v[i] = 1;
-  return v;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
 
 /** The k best of `items` by dot product with `q`, computed the obvious way. */
 function bruteForce(items: Map<number, Float32Array>, q: Float32Array, k: number) {

@@ -3,20 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex } from '../../src/store/flat-index.js';
 import { HnswIndex, hnswFactory } from '../../src/store/hnsw-index.js';
-import { randomUnit, rng } from '../helpers/vectors.js';
+import { axis, dot, randomUnit, rng } from '../helpers/vectors.js';
 
 
-function axis(i: number, dim: number): Float32Array {
-  const v = new Float32Array(dim);
-  v[i] = 1;
-  return v;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
 
 describe('HnswIndex', () => {
   it('adds, searches and removes', () => {
