@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { ErrorBudget } from './cache/error-budget.js';
 import { SingleFlight } from './cache/single-flight.js';
 import { verifierFor } from './cache/verifier/registry.js';
 import type { Embedder } from './embed/types.js';
@@ -11,7 +12,7 @@ import { errorResponse, NotFoundError, PayloadTooLargeError, RepriseError } from
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { requestLog } from './observe/request-log.js';
-import { cachedRoute } from './routes/cached.js';
+import { cachedRoute, type CachedRouteDeps } from './routes/cached.js';
 import { adminRoutes } from './routes/admin.js';
 import { feedbackHeader, feedbackRoute } from './routes/feedback.js';
 import { passthroughRoute } from './routes/passthrough.js';
@@ -27,6 +28,10 @@ export interface AppDeps {
     threshold?: number | undefined;
     /** "learned" adds the shipped verifier for the embedder, when there is one @default "guards" */
     verify?: 'learned' | 'guards';
+    /** error budget for semantic hits; undefined = off */
+    maxErrorRate?: number | undefined;
+    /** with maxErrorRate: share of would-be hits verified upstream @default 0.05 */
+    verifySampleRate?: number;
     bodyLimit: number;
     /** empty = admin API off */
     adminToken?: string;
@@ -39,6 +44,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** ms since epoch @default Date.now */
   now?: () => number;
+  /** sees every cache key the cached routes compute (src/node/fast-path.ts learns from it) */
+  onKey?: CachedRouteDeps['onKey'];
 }
 
 export function createApp(deps: AppDeps) {
@@ -46,6 +53,10 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? new Metrics();
   const now = deps.now ?? Date.now;
   const forwardDeps = { upstream: deps.upstream, upstreamUrl: config.upstream };
+  const budget =
+    config.maxErrorRate === undefined
+      ? undefined
+      : new ErrorBudget({ maxErrorRate: config.maxErrorRate, ...(config.verifySampleRate !== undefined && { sampleRate: config.verifySampleRate }) });
   const cachedDeps = {
     ...forwardDeps,
     store: deps.store,
@@ -59,6 +70,8 @@ export function createApp(deps: AppDeps) {
     ttl: config.ttl,
     ...(config.threshold !== undefined && { threshold: config.threshold }),
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
+    onKey: deps.onKey,
+    ...(budget && { budget }),
   };
 
   const app = new Hono();
@@ -83,7 +96,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  const feedbackDeps = { store: deps.store, metrics, logger, sharedCache: config.sharedCache };
+  const feedbackDeps = { store: deps.store, metrics, logger, sharedCache: config.sharedCache, ...(budget && { budget }) };
   app.use('/v1/*', feedbackHeader(feedbackDeps));
   app.post('/v1/cache/feedback', feedbackRoute(feedbackDeps));
   app.post('/v1/chat/completions', cachedRoute('chat', cachedDeps));

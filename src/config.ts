@@ -59,6 +59,20 @@ export const OPTIONS = {
     doc: 'guards: cosine threshold plus exact-detail guards; learned: also the learned verifier where one ships for the embedder',
     schema: z.enum(['learned', 'guards']),
   },
+  maxErrorRate: {
+    flag: 'max-error-rate',
+    env: 'CACHE_MAX_ERROR_RATE',
+    default: '',
+    doc: 'error budget for semantic hits, e.g. 0.02: learn per entry how close a query must be, exploring upstream until the evidence says the hit is right; empty = off',
+    schema: z.union([z.literal('').transform(() => undefined), z.coerce.number().gt(0).lt(1)]),
+  },
+  verifySampleRate: {
+    flag: 'verify-sample-rate',
+    env: 'CACHE_VERIFY_SAMPLE_RATE',
+    default: '0.05',
+    doc: 'with --max-error-rate: share of would-be semantic hits sent upstream anyway to measure the served error rate',
+    schema: z.coerce.number().min(0).max(1),
+  },
   ttl: { flag: 'ttl', env: 'CACHE_TTL', default: '86400', doc: 'seconds an entry lives after it is stored', schema: int(1) },
   maxEntries: {
     flag: 'max-entries',

@@ -6,12 +6,21 @@ import type { Embedder } from '../embed/types.js';
 import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
+import type { ErrorBudget } from './error-budget.js';
 import type { CachePolicy } from './policy.js';
 import { verify, type LoadedVerifier } from './verify.js';
 
+/** A candidate the error budget would not serve yet: the request goes upstream and its answer labels the pair. */
+export interface Exploration {
+  entry: Entry;
+  score: number;
+  /** chosen at random from would-be hits, to measure the served error rate */
+  sampled: boolean;
+}
+
 export type Lookup =
   | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
-  | { kind: 'miss'; reason: string; vector?: Float32Array }
+  | { kind: 'miss'; reason: string; vector?: Float32Array; explore?: Exploration }
   | { kind: 'fault'; stage: FaultStage; error: unknown; vector?: Float32Array };
 
 export interface LookupDeps {
@@ -21,6 +30,8 @@ export interface LookupDeps {
   threshold: number;
   /** the learned verifier for this embedder, if on */
   verifier?: LoadedVerifier;
+  /** --max-error-rate: a semantic candidate that passed verification is served only if the budget allows */
+  budget?: ErrorBudget;
   now: () => number;
 }
 
@@ -56,6 +67,9 @@ export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolic
     ...(deps.verifier && { verifier: deps.verifier }),
     vector,
   });
-  if (verdict.ok) return { kind: 'hit', entry: verdict.candidate.entry, match: 'semantic', score: verdict.candidate.score };
-  return { kind: 'miss', reason: verdict.reason, vector };
+  if (!verdict.ok) return { kind: 'miss', reason: verdict.reason, vector };
+  const { entry, score } = verdict.candidate;
+  const allowed = deps.budget?.decide(entry.id, score) ?? { serve: true as const };
+  if (allowed.serve) return { kind: 'hit', entry, match: 'semantic', score };
+  return { kind: 'miss', reason: `budget-${allowed.reason}`, vector, explore: { entry, score, sampled: allowed.reason === 'sampled' } };
 }

@@ -16,6 +16,16 @@ export interface Snapshot {
   notStored: Record<string, number>;
   tokensSaved: number;
   feedbackWrong: number;
+  /** --max-error-rate: what the budget decided for candidates that passed the static checks */
+  budget: {
+    /** served, or explored upstream and why (uncertain, entry-wrong-closer, sampled) */
+    decisions: Record<string, number>;
+    /** labels from comparing explored answers with the candidate's */
+    labels: { right: number; wrong: number };
+    /** wrong/checked of sampled would-be hits; null until one was checked */
+    measuredErrorRate: number | null;
+    strictness: number;
+  };
 }
 
 export class Metrics {
@@ -29,6 +39,7 @@ export class Metrics {
     notStored: {},
     tokensSaved: 0,
     feedbackWrong: 0,
+    budget: { decisions: {}, labels: { right: 0, wrong: 0 }, measuredErrorRate: null, strictness: 1 },
   };
 
   request(status: CacheStatus): void {
@@ -59,6 +70,21 @@ export class Metrics {
     this.s.feedbackWrong++;
   }
 
+  /** the error budget served a candidate, or explored upstream for `reason` */
+  budgetDecision(decision: string): void {
+    const d = this.s.budget.decisions;
+    d[decision] = (d[decision] ?? 0) + 1;
+  }
+  /** an explored answer was compared with the candidate's; `state` is the budget's view after learning it */
+  budgetLabel(correct: boolean, state: { measuredErrorRate?: number; strictness: number }): void {
+    this.s.budget.labels[correct ? 'right' : 'wrong']++;
+    this.budgetState(state);
+  }
+  budgetState(state: { measuredErrorRate?: number; strictness: number }): void {
+    this.s.budget.measuredErrorRate = state.measuredErrorRate ?? null;
+    this.s.budget.strictness = state.strictness;
+  }
+
   snapshot(): Snapshot {
     return structuredClone(this.s);
   }
@@ -74,6 +100,7 @@ export class Metrics {
         lines.push(`${name}${l ? `{${l}}` : ''} ${v}`);
       }
     };
+    const gauge = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
     metric('reprise_requests_total', 'Cached-endpoint requests by X-Cache-Status.', Object.entries(s.requests).map(([k, v]) => [{ status: k }, v]));
     metric('reprise_hits_total', 'Cache hits by match type.', Object.entries(s.hits).map(([k, v]) => [{ match: k }, v]));
     metric('reprise_cache_faults_total', 'Cache faults that failed open, by stage.', Object.entries(s.faults).map(([k, v]) => [{ stage: k }, v]));
@@ -82,6 +109,11 @@ export class Metrics {
     metric('reprise_stored_total', 'Answers stored.', [[{}, s.stored]]);
     metric('reprise_not_stored_total', 'Answers not stored, by reason.', Object.entries(s.notStored).map(([k, v]) => [{ reason: k }, v]));
     metric('reprise_feedback_wrong_total', 'Hits reported wrong by clients (the entry was evicted).', [[{}, s.feedbackWrong]]);
+    const b = s.budget;
+    metric('reprise_budget_decisions_total', 'Error budget: candidates served, or explored upstream and why.', Object.entries(b.decisions).map(([k, v]) => [{ decision: k }, v]));
+    metric('reprise_budget_labels_total', 'Error budget: explored answers compared with the candidate\'s.', Object.entries(b.labels).map(([k, v]) => [{ result: k }, v]));
+    if (b.measuredErrorRate !== null) gauge('reprise_budget_measured_error_rate', 'Error budget: wrong share of sampled would-be hits.', b.measuredErrorRate);
+    gauge('reprise_budget_strictness', 'Error budget: factor the error bound is scaled by after measured errors.', b.strictness);
     metric('reprise_tokens_saved_total', 'Upstream tokens not spent thanks to hits.', [[{}, s.tokensSaved]]);
     return `${lines.join('\n')}\n`;
   }

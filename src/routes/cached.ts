@@ -4,7 +4,9 @@
  */
 import type { Handler } from 'hono';
 import { buildKey, exactKeyOf, type CacheKey } from '../cache/key.js';
-import { lookup } from '../cache/lookup.js';
+import { answersAgree } from '../cache/answer-agreement.js';
+import type { ErrorBudget } from '../cache/error-budget.js';
+import { lookup, type Exploration } from '../cache/lookup.js';
 import type { LoadedVerifier } from '../cache/verify.js';
 import { readPolicy, type CachePolicy } from '../cache/policy.js';
 import { hitResponse, markCache, type CacheInfo } from '../cache/respond.js';
@@ -36,6 +38,10 @@ export interface CachedRouteDeps extends ForwardDeps {
   threshold?: number;
   /** the learned verifier for an embedder id, when it is switched on and one ships */
   verifierFor: (embedderId: string) => LoadedVerifier | undefined;
+  /** sees every key computed, with the runtime's env (the Node fast path learns raw request → key from it) */
+  onKey?: (env: unknown, key: CacheKey, req: ParsedRequest) => void;
+  /** --max-error-rate: per-entry thresholds learned under an error budget */
+  budget?: ErrorBudget;
 }
 
 /** Everything one request carries down the path once its cache key is known. */
@@ -48,6 +54,8 @@ interface Ctx {
   tenant: string;
   embedder: Embedder;
   vector?: Float32Array;
+  /** a candidate the error budget sent upstream: the fresh answer will label it */
+  explore?: Exploration;
 }
 
 export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler {
@@ -63,14 +71,20 @@ export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler 
 
     const tenant = await tenantOf(req.headers, deps.sharedCache);
     const key = await buildKey(parsed, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+    deps.onKey?.(c.env, key, parsed);
     const ctx: Ctx = { req, parsed, bodyText, policy, key, tenant, embedder };
 
     if (!policy.read) return miss(deps, ctx, { status: 'BYPASS', reason: policy.reason });
 
     const verifier = deps.verifierFor(embedder.id);
     const threshold = deps.threshold ?? verifier?.model.floor ?? embedder.defaultThreshold;
-    const found = await lookup({ store: deps.store, embedder, threshold, ...(verifier && { verifier }), now: deps.now }, key, policy);
+    const { budget } = deps;
+    const found = await lookup({ store: deps.store, embedder, threshold, ...(verifier && { verifier }), ...(budget && { budget }), now: deps.now }, key, policy);
     if (found.kind === 'hit') {
+      if (budget && found.match === 'semantic') {
+        budget.served(found.entry.id, found.score);
+        deps.metrics.budgetDecision('serve');
+      }
       deps.metrics.request('HIT');
       deps.metrics.hit(found.match, endpoint === 'embeddings' ? 0 : usageTokens(found.entry.response as Completion));
       return hitResponse(found.entry, parsed, found.match, found.score, deps.now());
@@ -81,6 +95,10 @@ export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler 
       return pass(deps, req, bodyText, { status: 'ERROR', reason: found.stage });
     }
     ctx.vector = found.vector;
+    if (found.explore) {
+      ctx.explore = found.explore;
+      deps.metrics.budgetDecision(found.reason.replace(/^budget-/, ''));
+    }
     return coalesce(deps, ctx);
   };
 }
@@ -125,7 +143,8 @@ async function coalesce(deps: CachedRouteDeps, ctx: Ctx): Promise<Response> {
     }
     return miss(deps, ctx, { status: 'MISS' });
   }
-  return miss(deps, ctx, { status: 'MISS' }, deps.flights.lead(flightKey, modeOf(ctx.parsed)));
+  const info: CacheInfo = ctx.explore ? { status: 'MISS', reason: 'budget-explore' } : { status: 'MISS' };
+  return miss(deps, ctx, info, deps.flights.lead(flightKey, modeOf(ctx.parsed)));
 }
 
 /** Go upstream, stream the answer to the client as it arrives, and store it if it completed cleanly. */
@@ -173,6 +192,7 @@ async function miss(
     onEnd: (captured) => {
       if (!ok || !ctx.policy.write) return notStored(ok ? 'no-store' : `status-${res.status}`);
       if (!captured.ok) return notStored(captured.reason);
+      if (ctx.explore) void label(deps, ctx.embedder, ctx.explore, captured.response);
       return storeAnswer({ ...ctx, store: deps.store, req: ctx.parsed, response: captured.response, now: deps.now() })
         .then(
           (entry) => {
@@ -189,4 +209,18 @@ async function miss(
     },
   });
   return new Response(body, { status: res.status, headers });
+}
+
+/** An explored request completed: would the candidate's answer have done? Teach the budget either way. */
+async function label(deps: CachedRouteDeps, embedder: Embedder, explore: Exploration, fresh: unknown): Promise<void> {
+  const budget = deps.budget;
+  if (!budget) return;
+  try {
+    const correct = await answersAgree(fresh, explore.entry.response, embedder);
+    budget.learn(explore.entry.id, explore.score, correct, explore.sampled);
+    deps.metrics.budgetLabel(correct, budget.stats());
+  } catch (err) {
+    // A label is a bonus: without one the budget only learns more slowly.
+    deps.logger.warn({ err: String(err) }, 'could not label an explored answer');
+  }
 }

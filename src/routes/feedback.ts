@@ -5,6 +5,7 @@
  */
 import type { Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import type { ErrorBudget } from '../cache/error-budget.js';
 import { tenantOf } from '../cache/tenant.js';
 import { InvalidRequestError, NotFoundError } from '../openai/errors.js';
 import { parseJson } from '../openai/request.js';
@@ -17,6 +18,8 @@ export interface FeedbackDeps {
   metrics: Metrics;
   logger: Logger;
   sharedCache: boolean;
+  /** --max-error-rate: a reported semantic hit teaches the budget that entry needs a closer query */
+  budget?: ErrorBudget;
 }
 
 const body = z.looseObject({ id: z.string().min(1), verdict: z.enum(['wrong']).default('wrong') });
@@ -30,6 +33,7 @@ async function evict(deps: FeedbackDeps, headers: Headers, id: string): Promise<
   const deleted = await deps.store.delete(entry.id);
   if (deleted) {
     deps.metrics.feedback();
+    if (deps.budget?.reportWrong(entry.id)) deps.metrics.budgetState(deps.budget.stats());
     deps.logger.info({ match: entry.vector ? 'semantic' : 'exact' }, 'entry evicted on feedback');
   }
   return deleted;
