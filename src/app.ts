@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ErrorBudget } from './cache/error-budget.js';
+import { LlmJudge } from './cache/judge.js';
 import { SingleFlight } from './cache/single-flight.js';
 import { verifierFor } from './cache/verifier/registry.js';
 import type { Embedder } from './embed/types.js';
@@ -32,6 +33,10 @@ export interface AppDeps {
     maxErrorRate?: number | undefined;
     /** with maxErrorRate: share of would-be hits verified upstream @default 0.05 */
     verifySampleRate?: number;
+    /** model for the LLM judge of borderline candidates; empty or undefined = off */
+    judgeModel?: string;
+    /** judged: candidates under threshold + judgeBand @default 0.03 */
+    judgeBand?: number;
     bodyLimit: number;
     /** empty = admin API off */
     adminToken?: string;
@@ -72,6 +77,9 @@ export function createApp(deps: AppDeps) {
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     onKey: deps.onKey,
     ...(budget && { budget }),
+    ...(config.judgeModel && {
+      judge: { judge: new LlmJudge({ ...forwardDeps, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
+    }),
   };
 
   const app = new Hono();

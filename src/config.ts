@@ -59,6 +59,20 @@ export const OPTIONS = {
     doc: 'guards: cosine threshold plus exact-detail guards; learned: also the learned verifier where one ships for the embedder',
     schema: z.enum(['learned', 'guards']),
   },
+  judgeModel: {
+    flag: 'judge-model',
+    env: 'CACHE_JUDGE_MODEL',
+    default: '',
+    doc: 'model asked through the upstream, with the caller\'s credentials, whether a borderline candidate asks the same thing; empty = off',
+    schema: z.string(),
+  },
+  judgeBand: {
+    flag: 'judge-band',
+    env: 'CACHE_JUDGE_BAND',
+    default: '0.03',
+    doc: 'with --judge-model: candidates whose similarity is under threshold + this are judged',
+    schema: z.coerce.number().min(0).max(1),
+  },
   maxErrorRate: {
     flag: 'max-error-rate',
     env: 'CACHE_MAX_ERROR_RATE',

@@ -7,6 +7,7 @@ import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
 import type { ErrorBudget } from './error-budget.js';
+import type { JudgeVerdict } from './judge.js';
 import type { CachePolicy } from './policy.js';
 import { verify, type LoadedVerifier } from './verify.js';
 
@@ -32,6 +33,8 @@ export interface LookupDeps {
   verifier?: LoadedVerifier;
   /** --max-error-rate: a semantic candidate that passed verification is served only if the budget allows */
   budget?: ErrorBudget;
+  /** --judge-model: asked about candidates that pass with a similarity under threshold + band */
+  judge?: { band: number; ask: (query: string, candidate: Entry) => Promise<JudgeVerdict> };
   now: () => number;
 }
 
@@ -62,13 +65,18 @@ export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolic
   } catch (error) {
     return { kind: 'fault', stage: 'search', error, vector };
   }
+  const threshold = policy.threshold ?? deps.threshold;
   const verdict = verify(key.text, candidates, {
-    threshold: policy.threshold ?? deps.threshold,
+    threshold,
     ...(deps.verifier && { verifier: deps.verifier }),
     vector,
   });
   if (!verdict.ok) return { kind: 'miss', reason: verdict.reason, vector };
   const { entry, score } = verdict.candidate;
+  if (deps.judge && score < threshold + deps.judge.band) {
+    const said = await deps.judge.ask(key.text, entry);
+    if (said !== 'same') return { kind: 'miss', reason: `judge-${said}`, vector };
+  }
   const allowed = deps.budget?.decide(entry.id, score) ?? { serve: true as const };
   if (allowed.serve) return { kind: 'hit', entry, match: 'semantic', score };
   return { kind: 'miss', reason: `budget-${allowed.reason}`, vector, explore: { entry, score, sampled: allowed.reason === 'sampled' } };

@@ -16,6 +16,8 @@ export interface Snapshot {
   notStored: Record<string, number>;
   tokensSaved: number;
   feedbackWrong: number;
+  /** --judge-model: borderline candidates the LLM judge was asked about, by verdict */
+  judge: Record<'same' | 'different' | 'error', number>;
   /** --max-error-rate: what the budget decided for candidates that passed the static checks */
   budget: {
     /** served, or explored upstream and why (uncertain, entry-wrong-closer, sampled) */
@@ -39,6 +41,7 @@ export class Metrics {
     notStored: {},
     tokensSaved: 0,
     feedbackWrong: 0,
+    judge: { same: 0, different: 0, error: 0 },
     budget: { decisions: {}, labels: { right: 0, wrong: 0 }, measuredErrorRate: null, strictness: 1 },
   };
 
@@ -70,6 +73,10 @@ export class Metrics {
     this.s.feedbackWrong++;
   }
 
+  /** the LLM judge gave its verdict on a borderline candidate */
+  judged(verdict: 'same' | 'different' | 'error'): void {
+    this.s.judge[verdict]++;
+  }
   /** the error budget served a candidate, or explored upstream for `reason` */
   budgetDecision(decision: string): void {
     const d = this.s.budget.decisions;
@@ -109,6 +116,7 @@ export class Metrics {
     metric('reprise_stored_total', 'Answers stored.', [[{}, s.stored]]);
     metric('reprise_not_stored_total', 'Answers not stored, by reason.', Object.entries(s.notStored).map(([k, v]) => [{ reason: k }, v]));
     metric('reprise_feedback_wrong_total', 'Hits reported wrong by clients (the entry was evicted).', [[{}, s.feedbackWrong]]);
+    metric('reprise_judge_total', 'Borderline candidates the LLM judge decided, by verdict (error counts as a miss).', Object.entries(s.judge).map(([k, v]) => [{ verdict: k }, v]));
     const b = s.budget;
     metric('reprise_budget_decisions_total', 'Error budget: candidates served, or explored upstream and why.', Object.entries(b.decisions).map(([k, v]) => [{ decision: k }, v]));
     metric('reprise_budget_labels_total', 'Error budget: explored answers compared with the candidate\'s.', Object.entries(b.labels).map(([k, v]) => [{ result: k }, v]));

@@ -6,6 +6,7 @@ import type { Handler } from 'hono';
 import { buildKey, exactKeyOf, type CacheKey } from '../cache/key.js';
 import { answersAgree } from '../cache/answer-agreement.js';
 import type { ErrorBudget } from '../cache/error-budget.js';
+import type { LlmJudge } from '../cache/judge.js';
 import { lookup, type Exploration } from '../cache/lookup.js';
 import type { LoadedVerifier } from '../cache/verify.js';
 import { readPolicy, type CachePolicy } from '../cache/policy.js';
@@ -42,6 +43,8 @@ export interface CachedRouteDeps extends ForwardDeps {
   onKey?: (env: unknown, key: CacheKey, req: ParsedRequest) => void;
   /** --max-error-rate: per-entry thresholds learned under an error budget */
   budget?: ErrorBudget;
+  /** --judge-model: an LLM through the upstream decides candidates within `band` of the threshold */
+  judge?: { judge: LlmJudge; band: number };
 }
 
 /** Everything one request carries down the path once its cache key is known. */
@@ -79,7 +82,19 @@ export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler 
     const verifier = deps.verifierFor(embedder.id);
     const threshold = deps.threshold ?? verifier?.model.floor ?? embedder.defaultThreshold;
     const { budget } = deps;
-    const found = await lookup({ store: deps.store, embedder, threshold, ...(verifier && { verifier }), ...(budget && { budget }), now: deps.now }, key, policy);
+    const judge = deps.judge && {
+      band: deps.judge.band,
+      ask: async (query: string, candidate: Entry) => {
+        const verdict = await deps.judge!.judge.judge(query, candidate.text, req.headers);
+        deps.metrics.judged(verdict);
+        return verdict;
+      },
+    };
+    const found = await lookup(
+      { store: deps.store, embedder, threshold, ...(verifier && { verifier }), ...(budget && { budget }), ...(judge && { judge }), now: deps.now },
+      key,
+      policy,
+    );
     if (found.kind === 'hit') {
       if (budget && found.match === 'semantic') {
         budget.served(found.entry.id, found.score);

@@ -1,0 +1,77 @@
+/**
+ * @module cache/judge: an LLM, through the upstream, decides borderline candidates (`--judge-model`). For operators
+ * who will pay one short call to avoid a wrong hit: only candidates that passed the guards with a similarity
+ * within `--judge-band` of the threshold are asked about, with the caller's own credentials. Anything but a clear
+ * "same" (including an error or a timeout) counts as "different": the request then goes upstream as a miss.
+ */
+import { LRUCache } from 'lru-cache';
+import { requestHeadersForUpstream } from '../upstream/headers.js';
+import type { UpstreamFetch } from '../upstream/types.js';
+
+export type JudgeVerdict = 'same' | 'different' | 'error';
+
+export interface JudgeOptions {
+  upstream: UpstreamFetch;
+  /** base URL including its path, e.g. https://api.openai.com/v1 */
+  upstreamUrl: string;
+  model: string;
+  /** ms the judge may take before its answer counts as "different" @default 10000 */
+  timeoutMs?: number;
+  /** verdicts remembered, by pair @default 10000 */
+  memo?: number;
+}
+
+const INSTRUCTIONS =
+  'You check a response cache. Decide whether request A and request B ask for the same thing, so that one correct ' +
+  'answer to A is also a correct answer to B. Any difference in a number, date, version, name, unit, negation or ' +
+  'direction makes them different. Reply with exactly one word: same or different.';
+
+export class LlmJudge {
+  private readonly memo: LRUCache<string, 'same' | 'different'>;
+  constructor(private readonly opts: JudgeOptions) {
+    this.memo = new LRUCache({ max: opts.memo ?? 10_000 });
+  }
+
+  /**
+   * Does `candidate` ask the same as `query`? `headers` are the client's request headers: the judge call is made
+   * with the caller's credentials, like the request it stands in for.
+   */
+  async judge(query: string, candidate: string, headers: Headers): Promise<JudgeVerdict> {
+    // The verdict is about the two texts and the judge model, not the caller, so it is shared across callers.
+    const key = `${query}\u0000${candidate}`;
+    const known = this.memo.get(key);
+    if (known) return known;
+    const body = JSON.stringify({
+      model: this.opts.model,
+      temperature: 0,
+      max_tokens: 3,
+      messages: [
+        { role: 'system', content: INSTRUCTIONS },
+        { role: 'user', content: `Request A:\n${candidate}\n\nRequest B:\n${query}` },
+      ],
+    });
+    const upstreamHeaders = requestHeadersForUpstream(headers, { identityEncoding: true, dropCacheControls: true });
+    upstreamHeaders.set('content-type', 'application/json');
+    upstreamHeaders.delete('content-length');
+    try {
+      const res = await this.opts.upstream({
+        url: `${this.opts.upstreamUrl}/chat/completions`,
+        method: 'POST',
+        headers: upstreamHeaders,
+        body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return 'error';
+      }
+      const json = (await res.json()) as { choices?: Array<{ message?: { content?: unknown } }> };
+      const said = json.choices?.[0]?.message?.content;
+      const verdict = typeof said === 'string' && /^\W*same\b/i.test(said.trim()) ? 'same' : 'different';
+      this.memo.set(key, verdict);
+      return verdict;
+    } catch {
+      return 'error';
+    }
+  }
+}
