@@ -1,10 +1,9 @@
 /** @module cache/respond: serve an entry in the form the request asks for, and the X-Cache-* headers. */
-import type { Completion } from '../openai/completion.js';
-import { completionToFrames } from '../openai/completion-to-stream.js';
 import type { ParsedRequest } from '../openai/request.js';
 import { sseStream } from '../openai/sse-serialize.js';
 import type { CacheStatus } from '../observe/metrics.js';
 import type { Entry } from '../store/types.js';
+import { replaySse, responseJson } from './serialized.js';
 
 export interface CacheInfo {
   status: CacheStatus;
@@ -31,8 +30,8 @@ export function hitResponse(entry: Entry, req: ParsedRequest, match: 'exact' | '
   if (req.stream && req.endpoint !== 'embeddings') {
     headers.set('content-type', 'text/event-stream; charset=utf-8');
     headers.set('cache-control', 'no-cache');
-    return new Response(sseStream(completionToFrames(entry.response as Completion, req.includeUsage)), { headers });
+    return new Response(sseStream([replaySse(entry, req.includeUsage)]), { headers });
   }
   headers.set('content-type', 'application/json');
-  return new Response(JSON.stringify(entry.response), { headers });
+  return new Response(responseJson(entry), { headers });
 }
