@@ -1,5 +1,6 @@
 /** @module server: wire Node deps (undici, usearch, transformers.js, pino) into the app and listen. */
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from './app.js';
@@ -8,6 +9,8 @@ import { loadEmbedder } from './embed/load.js';
 import type { Embedder } from './embed/types.js';
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
+import { createFastPath, type FastPathStats } from './node/fast-path.js';
+import { RawExact } from './node/raw-exact.js';
 import { hnswFactory } from './store/hnsw-index.js';
 import { MemoryStore } from './store/memory.js';
 import { RedisStore } from './store/redis.js';
@@ -20,6 +23,8 @@ export interface StartOptions {
   logger?: Logger;
   store?: Store;
   now?: () => number;
+  /** answer hot requests on node:http before the app (src/node/fast-path.ts); false = the app handles all @default true */
+  fastPath?: boolean;
 }
 
 export interface Running {
@@ -28,6 +33,8 @@ export interface Running {
   port: number;
   metrics: Metrics;
   store: Store;
+  /** what the fast path answered (all zero with `fastPath: false`) */
+  fastPath: FastPathStats;
   /** resolves when the embedder has loaded */
   ready: Promise<Embedder>;
   close(): Promise<void>;
@@ -52,6 +59,8 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     (err) => logger.error({ err: String(err) }, 'no embedder could be loaded; serving as a pass-through proxy'),
   );
 
+  const now = opts.now ?? Date.now;
+  const exact = new RawExact({ store, metrics, logger, now, sharedCache: config.sharedCache });
   const app = createApp({
     config,
     store,
@@ -59,12 +68,24 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     upstream: upstream.fetch,
     logger,
     metrics,
-    ...(opts.now && { now: opts.now }),
+    now,
+    ...(opts.fastPath !== false && { onKey: exact.onKey }),
   });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  // What @hono/node-server's serve() does, with the fast path in front of the app.
+  const appListener = getRequestListener(app.fetch, { hostname: config.host });
+  const fast = createFastPath({
+    app: appListener,
+    appWithBody: getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false }),
+    exact,
+    hostname: config.host,
+    bodyLimit: config.bodyLimit,
+    cacheEnabled: config.cacheEnabled,
+    embedder: () => embedder,
+    logger,
   });
+  const server = createServer(opts.fastPath === false ? appListener : fast.listener);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return {
@@ -72,11 +93,12 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     port,
     metrics,
     store,
+    fastPath: fast.stats,
     ready,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.closeAllConnections();
       });
       await upstream.close();
       if (store instanceof RedisStore) await store.close();

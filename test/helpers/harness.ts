@@ -8,6 +8,7 @@ import { MemoEmbedder } from '../../src/embed/memo.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise, type Running } from '../../src/server.js';
+import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
 
 let useLite: Promise<Embedder> | undefined;
@@ -37,12 +38,17 @@ export interface Harness {
 
 export async function startHarness(
   flags: Record<string, string> = {},
-  opts: { embedder?: Embedder | Promise<Embedder> } = {},
+  opts: { embedder?: Embedder | Promise<Embedder>; store?: Store } = {},
 ): Promise<Harness> {
   const up = await startFakeUpstream();
   const clock = new FakeClock();
   const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', ...flags }, {});
-  const reprise = await startReprise(config, { embedder: opts.embedder ?? bundledEmbedder(), logger: silentLogger, now: clock.now });
+  const reprise = await startReprise(config, {
+    embedder: opts.embedder ?? bundledEmbedder(),
+    logger: silentLogger,
+    now: clock.now,
+    ...(opts.store && { store: opts.store }),
+  });
   await reprise.ready;
   return {
     up,
