@@ -78,10 +78,13 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     app: appListener,
     appWithBody: getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false }),
     exact,
+    forward: { dispatcher: upstream.dispatcher, logger },
+    upstreamUrl: config.upstream,
     hostname: config.host,
     bodyLimit: config.bodyLimit,
     cacheEnabled: config.cacheEnabled,
     embedder: () => embedder,
+    metrics,
     logger,
   });
   const server = createServer(opts.fastPath === false ? appListener : fast.listener);

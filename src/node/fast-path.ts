@@ -4,16 +4,21 @@
  *
  * On a bare Hono app most of the CPU of a cheap request goes to the adapter: a Web Request, Headers and
  * AbortSignal per request, the body read through web streams, the answer written back from a Web Response. The
- * fast path skips that for exact hits on the cached endpoints (node/raw-exact.ts).
+ * fast path skips that for three cases:
+ * - exact hits on the cached endpoints (node/raw-exact.ts);
+ * - the cached endpoints with caching off (`--cache off`): validated as the app validates them, then forwarded;
+ * - every other /v1/ route, which the app forwards as is.
  * What it answers, it answers with the same status, headers, body, metrics and log line as the app. Whenever it
- * is not sure (a header the app acts on, a body it has not seen), or anything goes wrong before it has
+ * is not sure (a header the app acts on, an odd URL, an invalid body), or anything goes wrong before it has
  * answered, the app handles the request, with the body the fast path already read if it read one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Embedder } from '../embed/types.js';
-import type { Endpoint } from '../openai/request.js';
+import { parseJson, parseRequest, type Endpoint } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
 import type { Entry } from '../store/types.js';
+import { forwardNode, splitBase, upstreamHeaders, type NodeForwardDeps } from './forward.js';
 import type { Learned, RawExact } from './raw-exact.js';
 import { HostCheck, readHead, type RequestHead } from './request-head.js';
 
@@ -28,18 +33,26 @@ export interface FastPathDeps {
    */
   appWithBody: Listener;
   exact: RawExact;
+  forward: NodeForwardDeps;
+  /** base URL including its path, e.g. https://api.openai.com/v1 */
+  upstreamUrl: string;
   /** the Host the adapter assumes when a request has none (the listen address) */
   hostname: string;
   bodyLimit: number;
   cacheEnabled: boolean;
   /** the exact path needs the embedder loaded, as the app does (before that, it passes requests through) */
   embedder: () => Embedder | undefined;
+  metrics: Metrics;
   logger: Logger;
 }
 
 /** How many requests the fast path answered itself, for tests that must tell it from the app. */
 export interface FastPathStats {
   hits: number;
+  /** cached endpoints with caching off */
+  bypassed: number;
+  /** other /v1/ routes */
+  passed: number;
 }
 
 const CACHED: Record<string, Endpoint> = {
@@ -48,25 +61,26 @@ const CACHED: Record<string, Endpoint> = {
   '/v1/embeddings': 'embeddings',
 };
 
+/**
+ * A /v1/ URL that `new URL()` leaves as it is (so the app would route and forward exactly this path and query):
+ * no percent-escapes or dot segments in the path, no characters URL would escape, no empty query.
+ */
+const PLAIN_URL = /^\/v1\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]+(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]+)?$/;
+const DOT_SEGMENT = /\/\.\.?(\/|\?|$)/;
+
 export function createFastPath(deps: FastPathDeps): { listener: Listener; stats: FastPathStats } {
   const hosts = new HostCheck(deps.hostname);
-  const stats: FastPathStats = { hits: 0 };
-  const { exact, logger } = deps;
+  const stats: FastPathStats = { hits: 0, bypassed: 0, passed: 0 };
+  const { exact, metrics, logger } = deps;
+  /** undefined: the upstream URL is too unusual to rebuild here, so the app forwards everything */
+  const base = splitBase(deps.upstreamUrl);
 
-  /**
-   * What the app does before a route runs (X-Cache-Feedback, body limit, Host check) must not apply, and there
-   * must be no cache controls (x-cache-namespace is part of the raw key).
-   */
+  /** What the app does before a route runs (X-Cache-Feedback, body limit, Host check) must not apply. */
+  const plain = (head: RequestHead) => !head.feedback && !head.chunked && hosts.ok(head);
+  const sized = (head: RequestHead) => head.contentLength !== undefined && head.contentLength <= deps.bodyLimit;
+  /** An exact hit also needs no cache controls (x-cache-namespace is part of the raw key). */
   const exactCandidate = (head: RequestHead) =>
-    deps.cacheEnabled &&
-    !head.feedback &&
-    !head.chunked &&
-    head.contentLength !== undefined &&
-    head.contentLength <= deps.bodyLimit &&
-    !head.cacheControl &&
-    !head.otherControl &&
-    hosts.ok(head) &&
-    deps.embedder() !== undefined;
+    plain(head) && sized(head) && !head.cacheControl && !head.otherControl && deps.embedder() !== undefined;
 
   /** Serve the hit, or hand the request to the app with its body. Callbacks rather than async: this is the hot path. */
   function cached(req: IncomingMessage, res: ServerResponse, path: string, head: RequestHead, start: number, body: Buffer): void {
@@ -114,15 +128,57 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     void deps.appWithBody(req, res);
   }
 
+  /**
+   * Caching off: the app still validates the body (bad input is a 400 whether or not the cache is on), then
+   * forwards the text it read. An invalid body, or one whose bytes are not exactly that text (a BOM, invalid
+   * UTF-8), goes to the app, which answers or forwards it its own way.
+   */
+  function bypass(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer): void {
+    try {
+      const text = body.toString('utf8');
+      if (text.includes('\uFFFD')) return handOver(req, res, body);
+      parseRequest(CACHED[path]!, parseJson(text));
+    } catch {
+      return handOver(req, res, body);
+    }
+    metrics.request('BYPASS');
+    metrics.upstream();
+    stats.bypassed++;
+    const info = { status: 'BYPASS', reason: 'disabled' } as const;
+    const up = base!;
+    forwardNode(deps.forward, res, { origin: up.origin, path: up.path + path.slice(3), method: 'POST', headers: upstreamHeaders(req.rawHeaders), body, info, logPath: path, start });
+  }
+
+  /** Any other /v1/ route: forwarded as is, the body streamed. */
+  function passthrough(req: IncomingMessage, res: ServerResponse, url: string, path: string, method: string, start: number): void {
+    stats.passed++;
+    const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
+    const body = method === 'GET' ? null : req;
+    const up = base!;
+    forwardNode(deps.forward, res, { origin: up.origin, path: up.path + url.slice(3), method, headers: upstreamHeaders(req.rawHeaders), body, info, logPath: path, start });
+  }
+
   const listener: Listener = (req, res) => {
     const url = req.url ?? '';
-    if (req.method === 'POST' && CACHED[url] !== undefined) {
+    const method = req.method ?? 'GET';
+    if (method === 'POST' && CACHED[url] !== undefined) {
       const start = performance.now();
       const head = readHead(req);
-      if (exactCandidate(head)) {
+      if (deps.cacheEnabled ? exactCandidate(head) : base && plain(head) && sized(head)) {
         // A client that goes away mid-body gets no answer: there is no one to answer.
-        readBody(req, head.contentLength!, (body) => body && cached(req, res, url, head, start, body));
+        readBody(req, head.contentLength!, (body) => {
+          if (body) (deps.cacheEnabled ? cached(req, res, url, head, start, body) : bypass(req, res, url, start, body));
+        });
         return;
+      }
+    } else if (base && method !== 'HEAD' && PLAIN_URL.test(url)) {
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      // POSTs to these paths have routes of their own, whatever the query string.
+      if (!DOT_SEGMENT.test(path) && !(method === 'POST' && (CACHED[path] !== undefined || path === '/v1/cache/feedback'))) {
+        const start = performance.now();
+        const head = readHead(req);
+        if (plain(head) && (head.hasLength ? sized(head) : true)) return passthrough(req, res, url, path, method, start);
       }
     }
     void deps.app(req, res);

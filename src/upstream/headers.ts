@@ -1,7 +1,7 @@
 /** @module upstream/headers: header hygiene between client, Reprise and upstream. */
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus those the HTTP layer recomputes; never forwarded either way. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -16,7 +16,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Reprise's own controls: meaningful to Reprise, noise to upstream. */
-const OWN = /^x-cache-/;
+export const OWN = /^x-cache-/;
 
 function dropListedInConnection(src: Headers, out: Headers): void {
   for (const name of (src.get('connection') ?? '').split(',')) {

@@ -3,7 +3,7 @@
  * undici.request, not fetch: it neither decodes content-encoding nor adds overhead we do not need.
  */
 import { Readable } from 'node:stream';
-import { Agent, errors, request } from 'undici';
+import { Agent, errors, request, type Dispatcher } from 'undici';
 import { UpstreamError } from '../openai/errors.js';
 import type { UpstreamFetch, UpstreamRequest } from './types.js';
 
@@ -14,9 +14,16 @@ export interface UndiciOptions {
   timeoutMs?: number;
 }
 
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+/** Statuses whose responses have no body (a Web Response refuses one). */
+export const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
-export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: UpstreamFetch; close: () => Promise<void> } {
+/** What a failed upstream call (not an abort) becomes: 504 when no headers came in time, else 502. */
+export function upstreamError(err: unknown): UpstreamError {
+  if (err instanceof errors.HeadersTimeoutError) return new UpstreamError('Upstream did not answer in time.', 504, 'upstream_timeout');
+  return new UpstreamError(`Upstream could not be reached: ${(err as Error).message}`);
+}
+
+export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: UpstreamFetch; dispatcher: Dispatcher; close: () => Promise<void> } {
   const timeout = opts.timeoutMs ?? 600_000;
   const agent = new Agent({
     connections: opts.connections ?? 128,
@@ -42,8 +49,7 @@ export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: Upstrea
       });
     } catch (err) {
       if (req.signal.aborted) throw err;
-      if (err instanceof errors.HeadersTimeoutError) throw new UpstreamError('Upstream did not answer in time.', 504, 'upstream_timeout');
-      throw new UpstreamError(`Upstream could not be reached: ${(err as Error).message}`);
+      throw upstreamError(err);
     }
     const out = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
@@ -57,5 +63,5 @@ export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: Upstrea
     return new Response(Readable.toWeb(res.body) as ReadableStream<Uint8Array>, { status: res.statusCode, headers: out });
   };
 
-  return { fetch, close: () => agent.close() };
+  return { fetch, dispatcher: agent, close: () => agent.close() };
 }

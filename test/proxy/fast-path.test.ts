@@ -1,17 +1,19 @@
 /**
- * The Node fast path (src/node/fast-path.ts) answers exact hits on node:http without the Hono app. Each test shows both that the fast path answered (Running.fastPath counts what
+ * The Node fast path (src/node/fast-path.ts) answers exact hits, cache-off requests and other /v1/ routes on
+ * node:http without the Hono app. Each test shows both that the fast path answered (Running.fastPath counts what
  * it answered itself) and that the answer is the app's: the same bytes as a twin Reprise with the fast path off
  * (sharing the store, clock and upstream), and every cache rule still applied.
  */
-import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type OpenAI from 'openai';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise, type Running } from '../../src/server.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Entry } from '../../src/store/types.js';
-import { ask, bundledEmbedder, chat, startHarness, type Harness } from '../helpers/harness.js';
+import { ask, bundledEmbedder, chat, FakeClock, startHarness, type Harness } from '../helpers/harness.js';
 
 /** One whole HTTP/1.1 exchange over a raw socket (Connection: close), as bytes, with Date lines taken out. */
 function exchange(url: string, method: string, path: string, headers: Array<[string, string]>, body = ''): Promise<string> {
@@ -262,5 +264,199 @@ describe('shared-cache mode', () => {
     const hit = await chat(h.client('sk-two'), ask('What is the speed of sound in air?'));
     expect(hit.headers.get('x-cache-status')).toBe('HIT');
     expect(h.reprise.fastPath.hits).toBe(1);
+  });
+});
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** An upstream that answers with whatever a test scripts, headers exactly as given, and records what it got. */
+async function scriptedUpstream() {
+  const seen: Seen[] = [];
+  let answer: (req: IncomingMessage) => { status: number; headers: string[]; body: string[] } = () => ({ status: 200, headers: ['Content-Type', 'application/json'], body: ['{}'] });
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      // Host names the proxy's upstream connection. Framing too: undici sends a streamed body with its length
+      // when the whole body has arrived by the time it writes the request, chunked otherwise, on either path.
+      const { host: _host, 'content-length': _length, 'transfer-encoding': _chunked, ...headers } = req.headers;
+      seen.push({ method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks).toString('utf8') });
+      const a = answer(req);
+      res.writeHead(a.status, a.headers);
+      for (const b of a.body) res.write(b);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    seen,
+    answer: (f: typeof answer) => (answer = f),
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+describe('forwarding on the fast path (cache off, and other /v1/ routes)', () => {
+  let up: Awaited<ReturnType<typeof scriptedUpstream>>;
+  let fast: Running;
+  let twin: Running;
+
+  beforeAll(async () => {
+    up = await scriptedUpstream();
+    const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, cache: 'false', 'log-level': 'silent' }, {});
+    const opts = { embedder: bundledEmbedder(), logger: silentLogger, now: new FakeClock().now };
+    fast = await startReprise(config, opts);
+    twin = await startReprise(config, { ...opts, fastPath: false });
+  });
+  afterAll(async () => {
+    await fast?.close();
+    await twin?.close();
+    await up?.close();
+  });
+
+  /** Send the same request to both; both answers and both upstream requests must be identical. */
+  async function both(method: string, path: string, headers: Array<[string, string]>, body = '') {
+    up.seen.length = 0;
+    const a = await exchange(fast.url, method, path, headers, body);
+    const b = await exchange(twin.url, method, path, headers, body);
+    expect(a).toBe(b);
+    expect(up.seen).toHaveLength(2);
+    expect(up.seen[0]).toEqual(up.seen[1]);
+    return { response: a, upstream: up.seen[0]! };
+  }
+
+  it('cache off: a chat request is validated, forwarded and marked BYPASS/disabled by the fast path, as by the app', async () => {
+    up.answer(() => ({ status: 200, headers: ['Content-Type', 'application/json', 'X-Request-Id', 'req_1'], body: ['{"id":"chatcmpl-1"}'] }));
+    const before = { bypassed: fast.fastPath.bypassed, metrics: fast.metrics.snapshot() };
+    const { response, upstream } = await both('POST', '/v1/chat/completions', [...AUTH, ['X-Cache-Namespace', 'dropped'], ['Cache-Control', 'no-store']], chatBody('hi'));
+    expect(fast.fastPath.bypassed).toBe(before.bypassed + 1);
+    expect(response).toContain('x-cache-reason: disabled\r\nx-cache-status: BYPASS');
+    expect(response).toContain('{"id":"chatcmpl-1"}');
+    expect(upstream.url).toBe('/v1/chat/completions');
+    expect(upstream.body).toBe(chatBody('hi'));
+    expect(upstream.headers['x-cache-namespace']).toBeUndefined();
+    expect(upstream.headers['cache-control']).toBe('no-store');
+    const after = fast.metrics.snapshot();
+    expect(after.requests.BYPASS - before.metrics.requests.BYPASS).toBe(1);
+    expect(after.upstreamCalls - before.metrics.upstreamCalls).toBe(1);
+  });
+
+  it('cache off: invalid bodies still get the app\'s 400 and never go upstream', async () => {
+    for (const body of ['{"model": "gpt-4o", "messages": [', JSON.stringify({ model: 'gpt-4o' }), '[1]']) {
+      up.seen.length = 0;
+      const a = await exchange(fast.url, 'POST', '/v1/chat/completions', AUTH, body);
+      const b = await exchange(twin.url, 'POST', '/v1/chat/completions', AUTH, body);
+      expect(a).toMatch(/^HTTP\/1\.1 400 /);
+      expect(a).toBe(b);
+      expect(up.seen).toHaveLength(0);
+    }
+  });
+
+  it('other routes: method, path, query, body and headers go upstream as the app sends them; the answer comes back the same', async () => {
+    up.answer(() => ({
+      status: 201,
+      headers: ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Dup', 'one', 'X-Dup', 'two', 'Connection', 'x-hop', 'X-Hop', 'gone', 'X-Kept', ' padded '],
+      body: ['part one,', 'part two'],
+    }));
+    const before = fast.fastPath.passed;
+    const { response, upstream } = await both(
+      'PUT',
+      '/v1/files/abc?purpose=batch&x=1',
+      [['Authorization', 'Bearer sk-live'], ['X-Custom', 'kept'], ['X-Twice', 'a'], ['X-Twice', 'b'], ['Connection', 'keep-alive, x-drop-me'], ['X-Drop-Me', 'no'], ['TE', 'trailers'], ['X-Cache-Ttl', '5']],
+      'raw body \u00e9',
+    );
+    expect(fast.fastPath.passed).toBe(before + 1);
+    expect(response).toMatch(/^HTTP\/1\.1 201 Created\r\n/);
+    expect(response).toContain('set-cookie: a=1\r\nset-cookie: b=2');
+    expect(response).toContain('x-dup: one, two');
+    expect(response).toContain('x-cache-reason: not-cacheable-route\r\nx-cache-status: BYPASS');
+    expect(response).toContain('content-type: text/plain; charset=UTF-8');
+    expect(response).not.toMatch(/x-hop/i);
+    expect(upstream).toMatchObject({ method: 'PUT', url: '/v1/files/abc?purpose=batch&x=1', body: 'raw body \u00e9' });
+    expect(upstream.headers).toMatchObject({ authorization: 'Bearer sk-live', 'x-custom': 'kept', 'x-twice': 'a, b' });
+    expect(upstream.headers['x-drop-me']).toBeUndefined();
+    expect(upstream.headers.te).toBeUndefined();
+    expect(upstream.headers['x-cache-ttl']).toBeUndefined();
+  });
+
+  it('other routes: GET, DELETE, a 204 and an error status', async () => {
+    up.answer((req) =>
+      req.method === 'DELETE'
+        ? { status: 204, headers: ['X-Deleted', 'yes'], body: [] }
+        : req.url!.includes('missing')
+          ? { status: 404, headers: ['Content-Type', 'application/json'], body: ['{"error":{"message":"no"}}'] }
+          : { status: 200, headers: ['Content-Type', 'application/json', 'Content-Length', '13'], body: ['{"data":[1,2]}'.slice(0, 13)] },
+    );
+    const before = fast.fastPath.passed;
+    expect((await both('GET', '/v1/models', AUTH)).response).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect((await both('DELETE', '/v1/files/abc', AUTH)).response).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+    expect((await both('GET', '/v1/files/missing', AUTH)).response).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(fast.fastPath.passed).toBe(before + 3);
+  });
+
+  it('odd URLs and bodies of unknown length are left to the app', async () => {
+    const before = fast.fastPath.passed;
+    up.answer(() => ({ status: 200, headers: ['Content-Type', 'text/plain'], body: ['ok'] }));
+    await both('GET', '/v1/a/../models', AUTH);
+    await both('GET', '/v1/files%2Fx', AUTH);
+    await both('GET', "/v1/models?q='x'", AUTH);
+    expect(fast.fastPath.passed).toBe(before);
+  });
+
+  it('an upstream that cannot be reached is the same 502 on both', async () => {
+    const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: 'http://127.0.0.1:9/v1', cache: 'false', 'log-level': 'silent' }, {});
+    const opts = { embedder: bundledEmbedder(), logger: silentLogger };
+    const [a, b] = await Promise.all([startReprise(config, opts), startReprise(config, { ...opts, fastPath: false })]);
+    try {
+      for (const [method, path, body] of [['GET', '/v1/models', ''], ['POST', '/v1/chat/completions', chatBody('hi')]] as const) {
+        const fastAnswer = await exchange(a.url, method, path, AUTH, body);
+        expect(fastAnswer).toMatch(/^HTTP\/1\.1 502 /);
+        expect(fastAnswer).toContain('"code":"upstream_unavailable"');
+        expect(fastAnswer).toBe(await exchange(b.url, method, path, AUTH, body));
+      }
+      expect(a.fastPath.passed + a.fastPath.bypassed).toBe(2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('aborts on the fast path', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ cache: 'false' });
+  });
+  afterAll(() => h?.close());
+
+  it('cache off: a client that disconnects mid-stream aborts the upstream call', async () => {
+    h.up.next({ chunkDelayMs: 200 });
+    const controller = new AbortController();
+    const stream = await h.client().chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count slowly to fifty.' }], stream: true },
+      { signal: controller.signal },
+    );
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    controller.abort();
+    await vi.waitFor(() => expect(h.up.aborted).toBe(1));
+    expect(h.reprise.fastPath.bypassed).toBe(1);
+  });
+
+  it('other routes: a client that disconnects before the answer aborts the upstream call', async () => {
+    h.up.reset();
+    h.up.next({ delayMs: 5_000 });
+    const req = request(`${h.reprise.url}/v1/slow-thing`, { method: 'POST', headers: { 'content-length': '2' } });
+    req.on('error', () => {});
+    req.end('{}');
+    await vi.waitFor(() => expect(h.up.count()).toBe(1));
+    req.destroy();
+    await vi.waitFor(() => expect(h.up.aborted).toBe(1));
+    expect(h.reprise.fastPath.passed).toBeGreaterThanOrEqual(1);
   });
 });
