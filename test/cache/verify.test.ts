@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/cache/verify.js';
-import { numbersAgree, numbersIn } from '../../src/cache/verifier/guards.js';
+import { negationAgrees, numbersAgree, numbersIn, quotesAgree } from '../../src/cache/verifier/guards.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 
 let seq = 0;
@@ -94,5 +94,29 @@ describe('verify', () => {
 
   it('no candidates → miss "none"', () => {
     expect(verify('anything', [], { threshold: 0.5 })).toEqual({ ok: false, reason: 'none' });
+  });
+});
+
+describe('guards that must not reject paraphrases', () => {
+  it.each([
+    ['No, the settings page does not exist in the old app.', 'The old app does not have the settings page.'],
+    ['Can I choose whether the file is cached or not?', 'Can I choose whether the file is cached?'],
+  ])('an answer word or "or not" is not a negation flip: %j ~ %j', (a, b) => {
+    expect(negationAgrees(a, b)).toBe(true);
+  });
+
+  it('a real negation flip in the same words still counts', () => {
+    expect(negationAgrees('Should I commit the lock file?', 'Should I not commit the lock file?')).toBe(false);
+  });
+
+  it.each([
+    ['Open it with `read_csv` from the `pandas` package.', 'The `read_csv` function of pandas opens it.'],
+    ['Call `fit` on the model.', 'Call fit on the model.'],
+  ])('quoting more or fewer of the same words is style: %j ~ %j', (a, b) => {
+    expect(quotesAgree(a, b)).toBe(true);
+  });
+
+  it('swapped literals are told apart', () => {
+    expect(quotesAgree('These functions `yield` one row at a time.', 'These functions `emit` one row at a time.')).toBe(false);
   });
 });

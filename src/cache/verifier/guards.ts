@@ -20,9 +20,16 @@ export function numbersAgree(a: string, b: string): boolean {
 // Explicit negators only: "without", "none" and the like are often paraphrased away ("without X" ≈ "does not need X").
 const NEGATION = /\b(?:not|no|never|cannot)\b|n't\b/gi;
 
-/** How many negations a text carries; an odd difference flips the meaning. */
+/**
+ * How many negations a text carries; an odd difference flips the meaning. An answer word opening a sentence ("No,
+ * X does not exist") and "or not" ("whether X or not") negate nothing.
+ */
 export function negations(text: string): number {
-  return (text.replace(/’/g, "'").match(NEGATION) ?? []).length;
+  const t = text
+    .replace(/’/g, "'")
+    .replace(/(^|[.!?]\s+)no\s*[,.:;!]/gi, '$1')
+    .replace(/\bor\s+not\b/gi, '');
+  return (t.match(NEGATION) ?? []).length;
 }
 
 /**
@@ -50,12 +57,16 @@ export function quotedIn(text: string): string[] {
   return [...text.matchAll(/"([^"]{1,80})"|“([^”]{1,80})”|`([^`]{1,80})`/g)].map((m) => (m[1] ?? m[2] ?? m[3]!).trim().toLowerCase()).sort();
 }
 
-/** Where both texts quote literals, they must quote the same ones; quoting on one side only is style. */
+/**
+ * Quoted literals must not be swapped: it is a swap when each text quotes something the other does not mention at
+ * all (`yield` vs `emit`). Quoting on one side only, or quoting more or fewer of the same words, is style.
+ */
 export function quotesAgree(a: string, b: string): boolean {
-  const x = quotedIn(a);
-  const y = quotedIn(b);
-  if (x.length === 0 || y.length === 0) return true;
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  const onlyA = quotedIn(a).some((q) => !lb.includes(q));
+  const onlyB = quotedIn(b).some((q) => !la.includes(q));
+  return !(onlyA && onlyB);
 }
 
 /** Pairs of words that point opposite ways; a query with one and an entry with the other ask different things. */
