@@ -16,6 +16,16 @@ export function summarize(values: ArrayLike<number>) {
   return { n: values.length, mean: sum / values.length, p50: percentile(values, 50), p99: percentile(values, 99) };
 }
 
+/** Wilson score interval for k successes in n trials (95% by default): [low, high]. */
+export function wilson(k: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const c = p + (z * z) / (2 * n);
+  const h = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, (c - h) / d), Math.min(1, (c + h) / d)];
+}
+
 /** What machine a result came from: results mean little without it. */
 export function machine() {
   let load = '';

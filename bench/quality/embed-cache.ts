@@ -35,17 +35,30 @@ export interface EmbedOptions {
   log?: (msg: string) => void;
 }
 
+/** The sorted, unique sentences of `input` and the cache file that holds their vectors. */
+function cacheOf(input: Iterable<string>, cacheDir: string) {
+  // Code-unit sort (not localeCompare) so the key is locale-independent.
+  const sentences = [...new Set(input)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const key = createHash("sha1").update(JSON.stringify(sentences)).digest("hex");
+  return { sentences, cacheFile: join(cacheDir, `use-lite-${key}.bin`), bytes: sentences.length * USE_LITE_DIM * 4 };
+}
+
+/** Whether embedSentences(input) would read its vectors from disk rather than compute them. */
+export function isCached(input: Iterable<string>, cacheDir = DEFAULT_CACHE_DIR): boolean {
+  const { cacheFile, bytes } = cacheOf(input, cacheDir);
+  return existsSync(cacheFile) && statSync(cacheFile).size === bytes;
+}
+
+/** How many distinct sentences `input` holds. */
+export const distinctCount = (input: Iterable<string>): number => new Set(input).size;
+
 export async function embedSentences(input: Iterable<string>, opts: EmbedOptions = {}): Promise<EmbeddingTable> {
   const cacheDir = opts.cacheDir ?? DEFAULT_CACHE_DIR;
   const batchSize = opts.batchSize ?? 128;
   const log = opts.log ?? ((m: string) => process.stderr.write(m + "\n"));
   const dim = USE_LITE_DIM;
 
-  // Code-unit sort (not localeCompare) so the key is locale-independent.
-  const sentences = [...new Set(input)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  const key = createHash("sha1").update(JSON.stringify(sentences)).digest("hex");
-  const cacheFile = join(cacheDir, `use-lite-${key}.bin`);
-  const bytes = sentences.length * dim * 4;
+  const { sentences, cacheFile, bytes } = cacheOf(input, cacheDir);
 
   const rows = new Map<string, number>();
   sentences.forEach((s, i) => rows.set(s, i));

@@ -10,11 +10,10 @@ import { parseRequest } from '../../src/openai/request.js';
 import { hnswFactory } from '../../src/store/hnsw-index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { entryId, type Candidate } from '../../src/store/types.js';
-import { embedSentences, type EmbeddingTable } from './embed-cache.js';
-import { loadPairs, splitQqp, type Pair } from './split.js';
+import { embedSentences, isCached, type EmbeddingTable } from './embed-cache.js';
+import { DATA_DIR, fnv1a32, loadPairs, splitQqp, type Pair } from './split.js';
 
-/** ../shared/data beside the repository, or $REPRISE_DATA. */
-export const DATA_DIR = process.env.REPRISE_DATA ?? resolve(import.meta.dirname, '../../../shared/data');
+export { DATA_DIR, fullSentences } from './split.js';
 
 export interface Query {
   pair: Pair;
@@ -31,14 +30,48 @@ function request(text: string) {
   return parseRequest('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }] });
 }
 
-/** Load qqp (split) and paraphrase-easy, with USE-lite embeddings for every sentence (cached on disk). */
-export async function loadData() {
+/** A hash-stable subset: how many pairs of each set a sampled run uses. */
+export interface Sample {
+  /** pairs of the qqp test split */
+  test: number;
+  /** pairs of paraphrase-easy */
+  easy: number;
+}
+
+/**
+ * The `n` pairs of `pairs` with the smallest FNV-1a hash of their text (salted apart from the tune/test split's
+ * hash): the same subset on every machine and run, whatever the file order, and nested (a larger n keeps the smaller
+ * subset). Kept in file order.
+ */
+export function hashSample(pairs: Pair[], n: number): Pair[] {
+  if (n >= pairs.length) return pairs;
+  const keyed = pairs.map((p, i) => ({ i, h: fnv1a32(`sample\u0001${p.a}\u0000${p.b}`) }));
+  const keep = new Set(keyed.sort((x, y) => x.h - y.h || x.i - y.i).slice(0, n).map((k) => k.i));
+  return pairs.filter((_, i) => keep.has(i));
+}
+
+/**
+ * Load qqp (split) and paraphrase-easy, with USE-lite embeddings for every sentence (cached on disk). With `sample`,
+ * only a hash-stable subset of the test split and of paraphrase-easy is kept and embedded (tune is then empty).
+ */
+export async function loadData(opts: { sample?: Sample } = {}) {
   const qqp = loadPairs(resolve(DATA_DIR, 'qqp-dev.jsonl'));
   const easy = loadPairs(resolve(DATA_DIR, 'paraphrase-easy.jsonl'));
+  const split = splitQqp(qqp);
+  if (opts.sample) {
+    const test = hashSample(split.test, opts.sample.test);
+    const easySample = hashSample(easy, opts.sample.easy);
+    // With the full sets' vectors on disk, the sample reads them from there; otherwise it embeds only its own.
+    const all = [...qqp, ...easy].flatMap((p) => [p.a, p.b]);
+    const table = await embedSentences(isCached(all) ? all : [...test, ...easySample].flatMap((p) => [p.a, p.b]));
+    return { tune: [] as Pair[], test, easy: easySample, table, full: { test: split.test.length, easy: easy.length } };
+  }
   // The same sentence set as bench/quality/threshold.ts, so both share one embedding cache file.
   const table = await embedSentences([...qqp, ...easy].flatMap((p) => [p.a, p.b]));
-  return { ...splitQqp(qqp), easy, table };
+  return { ...split, easy, table, full: { test: split.test.length, easy: easy.length } };
 }
+
+export type QualityData = Awaited<ReturnType<typeof loadData>>;
 
 /** Store every `a` of `pairs` in one cache, then look up every `b`. */
 export async function replay(pairs: Pair[], table: EmbeddingTable): Promise<Query[]> {

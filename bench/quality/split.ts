@@ -6,6 +6,10 @@
  * any benchmark that imports it sees the same held-out test set.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+/** ../shared/data beside the repository, or $REPRISE_DATA. */
+export const DATA_DIR = process.env.REPRISE_DATA ?? resolve(import.meta.dirname, "../../../shared/data");
 
 export interface Pair {
   a: string;
@@ -58,4 +62,11 @@ export function splitQqp(pairs: readonly Pair[]): Split {
   const test: Pair[] = [];
   for (const p of pairs) (isTestPair(p) ? test : tune).push(p);
   return { tune, test };
+}
+
+/** Every sentence a full bench/quality run embeds: both sides of qqp-dev and paraphrase-easy (one cache file). */
+export function fullSentences(): string[] {
+  const qqp = loadPairs(resolve(DATA_DIR, "qqp-dev.jsonl"));
+  const easy = loadPairs(resolve(DATA_DIR, "paraphrase-easy.jsonl"));
+  return [...qqp, ...easy].flatMap((p) => [p.a, p.b]);
 }

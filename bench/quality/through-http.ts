@@ -11,10 +11,11 @@ import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise } from '../../src/server.js';
 import { startFakeUpstream } from '../../test/fixtures/fake-upstream.js';
-import { loadData, replay } from './matching-path.js';
+import { loadData, replay, type QualityData } from './matching-path.js';
 import type { Pair } from './split.js';
 
-export async function throughHttp(pairs: Pair[], mode: 'learned' | 'guards') {
+/** `data`: the embedding table holding every sentence of `pairs` (loadData() when not given). */
+export async function throughHttp(pairs: Pair[], mode: 'learned' | 'guards', loaded?: QualityData) {
   const up = await startFakeUpstream();
   const reprise = await startReprise(
     parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', 'embed-model': 'bundled', verify: mode }, {}),
@@ -35,7 +36,7 @@ export async function throughHttp(pairs: Pair[], mode: 'learned' | 'guards') {
       served.push(hit ? /^Answer #\d+ to: ([\s\S]*)$/.exec(data.choices[0]!.message.content ?? '')?.[1] : undefined);
     }
     // The same sample offline, with the same decision rule the server used.
-    const data = await loadData();
+    const data = loaded ?? (await loadData());
     const offline = await replay(pairs, data.table);
     const verifier = mode === 'learned' ? verifierFor(embedder.id) : undefined;
     const vec = (s: string) => {
