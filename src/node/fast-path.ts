@@ -67,6 +67,11 @@ const CACHED: Record<string, Endpoint> = {
  */
 const PLAIN_URL = /^\/v1\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]+(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]+)?$/;
 const DOT_SEGMENT = /\/\.\.?(\/|\?|$)/;
+/**
+ * Methods forwarded here. HEAD (which Hono routes as GET), TRACE (which the adapter sends without a body),
+ * OPTIONS and anything rarer stay with the app.
+ */
+const FORWARDED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function createFastPath(deps: FastPathDeps): { listener: Listener; stats: FastPathStats } {
   const hosts = new HostCheck(deps.hostname);
@@ -171,7 +176,7 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
         });
         return;
       }
-    } else if (base && method !== 'HEAD' && PLAIN_URL.test(url)) {
+    } else if (base && FORWARDED_METHODS.has(method) && PLAIN_URL.test(url)) {
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
       // POSTs to these paths have routes of their own, whatever the query string.

@@ -181,7 +181,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       writeError(res, new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error'));
       return this.log(500);
     }
-    res.writeHead(status, clientHeaders(headers, f.info));
+    try {
+      res.writeHead(status, clientHeaders(headers, f.info));
+    } catch (err) {
+      // A header Node will not send (the app's Headers would have refused it too): the app's 500.
+      this.finished = true;
+      controller.abort(err as Error);
+      this.logger.error({ err: (err as Error).message }, 'unhandled error');
+      writeError(res, new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error'));
+      return this.log(500);
+    }
     this.log(status, f.info.status, f.info.reason);
     if (NULL_BODY_STATUS.has(status) || f.method === 'HEAD') {
       this.nullBody = this.finished = true;

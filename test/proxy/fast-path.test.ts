@@ -20,7 +20,8 @@ function exchange(url: string, method: string, path: string, headers: Array<[str
   const { hostname, port } = new URL(url);
   const bytes = Buffer.from(body);
   const head = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1`, ...headers.map(([k, v]) => `${k}: ${v}`)];
-  if (body !== '' || method === 'POST') head.push(`Content-Length: ${bytes.length}`);
+  const chunked = headers.some(([k]) => k.toLowerCase() === 'transfer-encoding');
+  if ((body !== '' || method === 'POST') && !chunked) head.push(`Content-Length: ${bytes.length}`);
   head.push('Connection: close', '', '');
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -399,12 +400,15 @@ describe('forwarding on the fast path (cache off, and other /v1/ routes)', () =>
     expect(fast.fastPath.passed).toBe(before + 3);
   });
 
-  it('odd URLs and bodies of unknown length are left to the app', async () => {
+  it('odd URLs, rarer methods and bodies of unknown length are left to the app', async () => {
     const before = fast.fastPath.passed;
     up.answer(() => ({ status: 200, headers: ['Content-Type', 'text/plain'], body: ['ok'] }));
     await both('GET', '/v1/a/../models', AUTH);
     await both('GET', '/v1/files%2Fx', AUTH);
     await both('GET', "/v1/models?q='x'", AUTH);
+    await both('HEAD', '/v1/models', AUTH);
+    await both('OPTIONS', '/v1/models', AUTH);
+    await both('POST', '/v1/uploads', [...AUTH, ['Transfer-Encoding', 'chunked']], '5\r\nhello\r\n0\r\n\r\n');
     expect(fast.fastPath.passed).toBe(before);
   });
 
