@@ -62,7 +62,9 @@ export class LlmJudge {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
       if (!res.ok) {
-        await res.body?.cancel();
+        // Drained, not cancelled: on Node 20, cancelling a stream made by Readable.toWeb while data is still
+        // arriving throws ERR_INVALID_STATE outside any caller. An error body is small.
+        await res.text().catch(() => '');
         return 'error';
       }
       const json = (await res.json()) as { choices?: Array<{ message?: { content?: unknown } }> };
