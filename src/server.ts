@@ -83,6 +83,7 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     hostname: config.host,
     bodyLimit: config.bodyLimit,
     cacheEnabled: config.cacheEnabled,
+    ttl: config.ttl,
     embedder: () => embedder,
     metrics,
     logger,

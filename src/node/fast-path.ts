@@ -6,7 +6,8 @@
  * AbortSignal per request, the body read through web streams, the answer written back from a Web Response. The
  * fast path skips that for three cases:
  * - exact hits on the cached endpoints (node/raw-exact.ts);
- * - the cached endpoints with caching off (`--cache off`): validated as the app validates them, then forwarded;
+ * - the cached endpoints with caching off (`--cache off`), or with controls that neither read nor write the cache
+ *   (`Cache-Control: no-store`): validated as the app validates them, then forwarded;
  * - every other /v1/ route, which the app forwards as is.
  * What it answers, it answers with the same status, headers, body, metrics and log line as the app. Whenever it
  * is not sure (a header the app acts on, an odd URL, an invalid body), or anything goes wrong before it has
@@ -14,6 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Embedder } from '../embed/types.js';
+import { readPolicy, type CachePolicy } from '../cache/policy.js';
 import { parseJson, parseRequest, type Endpoint } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -40,6 +42,8 @@ export interface FastPathDeps {
   hostname: string;
   bodyLimit: number;
   cacheEnabled: boolean;
+  /** the default TTL, which decides whether a request's controls let it write the cache */
+  ttl: number;
   /** the exact path needs the embedder loaded, as the app does (before that, it passes requests through) */
   embedder: () => Embedder | undefined;
   metrics: Metrics;
@@ -49,7 +53,7 @@ export interface FastPathDeps {
 /** How many requests the fast path answered itself, for tests that must tell it from the app. */
 export interface FastPathStats {
   hits: number;
-  /** cached endpoints with caching off */
+  /** cached endpoints forwarded without the cache (caching off, or `no-store`) */
   bypassed: number;
   /** other /v1/ routes */
   passed: number;
@@ -134,24 +138,52 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
   }
 
   /**
-   * Caching off: the app still validates the body (bad input is a 400 whether or not the cache is on), then
-   * forwards the text it read. An invalid body, or one whose bytes are not exactly that text (a BOM, invalid
-   * UTF-8), goes to the app, which answers or forwards it its own way.
+   * The app validates the body before it forwards one uncached (bad input is a 400 whether or not the cache is
+   * used), then forwards the text it read. True when the body is valid and its bytes are exactly that text; an
+   * invalid body, a BOM or invalid UTF-8 goes to the app, which answers or forwards it its own way.
    */
-  function bypass(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer): void {
+  function valid(path: string, body: Buffer): boolean {
     try {
       const text = body.toString('utf8');
-      if (text.includes('\uFFFD')) return handOver(req, res, body);
+      if (text.includes('\uFFFD')) return false;
       parseRequest(CACHED[path]!, parseJson(text));
+      return true;
     } catch {
-      return handOver(req, res, body);
+      return false;
     }
+  }
+
+  /** Forward a cached endpoint's request without the cache, as the app's pass() does. */
+  function forwardUncached(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer, reason: string): void {
     metrics.request('BYPASS');
     metrics.upstream();
     stats.bypassed++;
-    const info = { status: 'BYPASS', reason: 'disabled' } as const;
     const up = base!;
+    const info = { status: 'BYPASS', reason } as const;
     forwardNode(deps.forward, res, { origin: up.origin, path: up.path + path.slice(3), method: 'POST', headers: upstreamHeaders(req.rawHeaders), body, info, logPath: path, start });
+  }
+
+  /** Caching off (`--cache off`). */
+  function disabled(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer): void {
+    if (!valid(path, body)) return handOver(req, res, body);
+    forwardUncached(req, res, path, start, body, 'disabled');
+  }
+
+  /**
+   * Cache controls that neither read nor write the cache (`no-store`; `no-cache` or `max-age=0` with
+   * `x-cache-ttl: 0`) make the app forward the request as is. readPolicy decides, on the same Headers the app
+   * would build; a control it rejects, or one that uses the cache, goes to the app.
+   */
+  function uncached(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer): void {
+    let policy: CachePolicy;
+    try {
+      if (!valid(path, body)) return handOver(req, res, body);
+      policy = readPolicy(headersOf(req.rawHeaders), deps.ttl);
+    } catch {
+      return handOver(req, res, body);
+    }
+    if (policy.read || policy.write || !policy.reason) return handOver(req, res, body);
+    forwardUncached(req, res, path, start, body, policy.reason);
   }
 
   /** Any other /v1/ route: forwarded as is, the body streamed. */
@@ -169,12 +201,13 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     if (method === 'POST' && CACHED[url] !== undefined) {
       const start = performance.now();
       const head = readHead(req);
-      if (deps.cacheEnabled ? exactCandidate(head) : base && plain(head) && sized(head)) {
-        // A client that goes away mid-body gets no answer: there is no one to answer.
-        readBody(req, head.contentLength!, (body) => {
-          if (body) (deps.cacheEnabled ? cached(req, res, url, head, start, body) : bypass(req, res, url, start, body));
-        });
-        return;
+      // A client that goes away mid-body gets no answer: there is no one to answer.
+      if (!deps.cacheEnabled) {
+        if (base && plain(head) && sized(head)) return readBody(req, head.contentLength!, (body) => body && disabled(req, res, url, start, body));
+      } else if (exactCandidate(head)) {
+        return readBody(req, head.contentLength!, (body) => body && cached(req, res, url, head, start, body));
+      } else if (base && head.cacheControl && plain(head) && sized(head) && deps.embedder() !== undefined) {
+        return readBody(req, head.contentLength!, (body) => body && uncached(req, res, url, start, body));
       }
     } else if (base && FORWARDED_METHODS.has(method) && PLAIN_URL.test(url)) {
       const q = url.indexOf('?');
@@ -221,4 +254,11 @@ function readBody(req: IncomingMessage, length: number, done: (body: Buffer | un
     settled = true;
     done(undefined);
   });
+}
+
+/** The Headers @hono/node-server builds for a request (pseudo-headers aside, which HTTP/1 has none of). */
+function headersOf(raw: string[]): Headers {
+  const h = new Headers();
+  for (let i = 0; i < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
+  return h;
 }

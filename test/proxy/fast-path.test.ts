@@ -306,25 +306,32 @@ describe('forwarding on the fast path (cache off, and other /v1/ routes)', () =>
   let up: Awaited<ReturnType<typeof scriptedUpstream>>;
   let fast: Running;
   let twin: Running;
+  /** the same pair with caching on */
+  let fastOn: Running;
+  let twinOn: Running;
 
   beforeAll(async () => {
     up = await scriptedUpstream();
-    const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, cache: 'false', 'log-level': 'silent' }, {});
     const opts = { embedder: bundledEmbedder(), logger: silentLogger, now: new FakeClock().now };
-    fast = await startReprise(config, opts);
-    twin = await startReprise(config, { ...opts, fastPath: false });
+    for (const cache of ['false', 'true']) {
+      const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, cache, 'log-level': 'silent' }, {});
+      const pair = [await startReprise(config, opts), await startReprise(config, { ...opts, fastPath: false })] as const;
+      if (cache === 'false') [fast, twin] = pair;
+      else [fastOn, twinOn] = pair;
+    }
+    await fastOn.ready;
+    await twinOn.ready;
   });
   afterAll(async () => {
-    await fast?.close();
-    await twin?.close();
+    for (const r of [fast, twin, fastOn, twinOn]) await r?.close();
     await up?.close();
   });
 
   /** Send the same request to both; both answers and both upstream requests must be identical. */
-  async function both(method: string, path: string, headers: Array<[string, string]>, body = '') {
+  async function both(method: string, path: string, headers: Array<[string, string]>, body = '', pair = [fast, twin]) {
     up.seen.length = 0;
-    const a = await exchange(fast.url, method, path, headers, body);
-    const b = await exchange(twin.url, method, path, headers, body);
+    const a = await exchange(pair[0]!.url, method, path, headers, body);
+    const b = await exchange(pair[1]!.url, method, path, headers, body);
     expect(a).toBe(b);
     expect(up.seen).toHaveLength(2);
     expect(up.seen[0]).toEqual(up.seen[1]);
@@ -356,6 +363,40 @@ describe('forwarding on the fast path (cache off, and other /v1/ routes)', () =>
       expect(a).toBe(b);
       expect(up.seen).toHaveLength(0);
     }
+  });
+
+  it('cache on: controls that neither read nor write the cache are forwarded by the fast path, as the app forwards them', async () => {
+    up.answer(() => ({ status: 200, headers: ['Content-Type', 'application/json'], body: ['{"id":"chatcmpl-2"}'] }));
+    const cases: Array<[Array<[string, string]>, string]> = [
+      [[['Cache-Control', 'no-store']], 'no-store'],
+      [[['Cache-Control', 'no-cache'], ['X-Cache-Ttl', '0']], 'no-cache'],
+      [[['Cache-Control', 'max-age=0'], ['X-Cache-Ttl', '0'], ['X-Cache-Namespace', 'app-a']], 'max-age=0'],
+    ];
+    for (const [controls, reason] of cases) {
+      const before = { bypassed: fastOn.fastPath.bypassed, metrics: fastOn.metrics.snapshot() };
+      const { response, upstream } = await both('POST', '/v1/chat/completions', [...AUTH, ...controls], chatBody('hello there'), [fastOn, twinOn]);
+      expect(fastOn.fastPath.bypassed).toBe(before.bypassed + 1);
+      expect(response).toContain(`x-cache-reason: ${reason}\r\nx-cache-status: BYPASS`);
+      expect(upstream.headers['x-cache-ttl']).toBeUndefined();
+      const after = fastOn.metrics.snapshot();
+      expect(after.requests.BYPASS - before.metrics.requests.BYPASS).toBe(1);
+      expect(after.upstreamCalls - before.metrics.upstreamCalls).toBe(1);
+    }
+    expect(fastOn.store.size()).toBe(0);
+  });
+
+  it('cache on: controls that use the cache, or that the app rejects, are left to the app', async () => {
+    up.answer(() => ({ status: 200, headers: ['Content-Type', 'application/json'], body: ['{"id":"chatcmpl-3","object":"chat.completion","choices":[]}'] }));
+    const before = fastOn.fastPath.bypassed;
+    const body = chatBody('hello again');
+    const noCache = await both('POST', '/v1/chat/completions', [...AUTH, ['Cache-Control', 'no-cache']], body, [fastOn, twinOn]);
+    expect(noCache.response).toContain('x-cache-reason: no-cache\r\nx-cache-status: BYPASS');
+    for (const controls of [[['Cache-Control', 'no-store'], ['X-Cache-Ttl', 'soon']], [['Cache-Control', 'max-age=abc']]] as Array<Array<[string, string]>>) {
+      const a = await exchange(fastOn.url, 'POST', '/v1/chat/completions', [...AUTH, ...controls], body);
+      expect(a).toMatch(/^HTTP\/1\.1 400 /);
+      expect(a).toBe(await exchange(twinOn.url, 'POST', '/v1/chat/completions', [...AUTH, ...controls], body));
+    }
+    expect(fastOn.fastPath.bypassed).toBe(before);
   });
 
   it('other routes: method, path, query, body and headers go upstream as the app sends them; the answer comes back the same', async () => {
