@@ -11,7 +11,7 @@ export interface HnswOptions {
   connectivity?: number;
   /** ef at build time @default 128 */
   expansionAdd?: number;
-  /** ef at query time; higher = better recall, slower @default 128 */
+  /** ef at query time, fixed; higher = better recall, slower @default expansionSearchFor(size), which grows with the index */
   expansionSearch?: number;
 }
 
@@ -25,22 +25,45 @@ export interface HnswOptions {
  * found even when searched with themselves, and near-duplicate recall@1 fell to 0.80. A longer list overflows less
  * often: M=96 kept near-duplicate recall@1 at 0.99 on the same kind of data at 160k (bench/hnsw-sweep.ts,
  * bench/results/scale.md), for 2·80·4 = 640 more bytes per entry than M=16.
+ *
+ * The price of long lists is paid per search step, so ef_search grows with the index instead of being fixed: see
+ * expansionSearchFor().
  */
-export const HNSW_DEFAULTS = { connectivity: 96, expansionAdd: 128, expansionSearch: 128 } as const;
+export const HNSW_DEFAULTS = { connectivity: 96, expansionAdd: 128 } as const;
+
+/**
+ * ef_search for an index of `size` vectors: 32 up to 100k, then 64 more per tenfold (96 at 1M), at most 256. With
+ * M=96, bench/scale.ts measured recall@1 1.0 (near-duplicates) and 0.998 (novel) at 10k and 100k with ef 32, p99 1.4
+ * and 2.1 ms, where a fixed ef 96 cost p99 5.0 and 5.7 ms: on a small index a wide search crosses into other topics,
+ * each step over up to 192 links. At 1M, ef 96 gave 0.986 and 0.988 with p99 3.7–4.6 ms; ef 64 0.982 and 0.984;
+ * ef 128 0.990 and 0.992 but p99 4.9–6.2 ms, over the 5 ms target on this busy 2-core machine.
+ */
+export function expansionSearchFor(size: number): number {
+  if (size <= 100_000) return 32;
+  return Math.min(256, Math.round(32 + 64 * Math.log10(size / 100_000)));
+}
 
 export class HnswIndex implements VectorIndex {
   private readonly index: Usearch.Index;
+  private readonly fixedEf: number | undefined;
 
   constructor(dim: number, opts: HnswOptions = {}) {
+    this.fixedEf = opts.expansionSearch;
     this.index = new usearch.Index({
       dimensions: dim,
       metric: 'cos' as Usearch.MetricKind,
       quantization: 'f32' as Usearch.ScalarKind,
       connectivity: opts.connectivity ?? HNSW_DEFAULTS.connectivity,
       expansion_add: opts.expansionAdd ?? HNSW_DEFAULTS.expansionAdd,
-      expansion_search: opts.expansionSearch ?? HNSW_DEFAULTS.expansionSearch,
+      // The floor: usearch searches with max(expansion_search, k), and search() asks for max(k, ef) results.
+      expansion_search: opts.expansionSearch ?? 16,
       multi: false,
     });
+  }
+
+  /** the ef_search a search uses now */
+  get expansionSearch(): number {
+    return this.fixedEf ?? expansionSearchFor(this.size);
   }
 
   get size(): number {
@@ -58,9 +81,12 @@ export class HnswIndex implements VectorIndex {
   }
 
   search(vector: Float32Array, k: number): Array<{ key: number; score: number }> {
-    const m = this.index.search(vector, k, 1);
+    // usearch fixes expansion_search when the index is made, but searches with max(expansion_search, wanted):
+    // asking for ef results and keeping the best k is a search with that ef.
+    const m = this.index.search(vector, Math.max(k, this.expansionSearch), 1);
+    const n = Math.min(k, m.keys.length);
     const out: Array<{ key: number; score: number }> = [];
-    for (let i = 0; i < m.keys.length; i++) out.push({ key: Number(m.keys[i]), score: 1 - m.distances[i]! });
+    for (let i = 0; i < n; i++) out.push({ key: Number(m.keys[i]), score: 1 - m.distances[i]! });
     return out;
   }
 }

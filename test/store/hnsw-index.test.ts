@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex } from '../../src/store/flat-index.js';
-import { HnswIndex, hnswFactory } from '../../src/store/hnsw-index.js';
+import { expansionSearchFor, HnswIndex, hnswFactory } from '../../src/store/hnsw-index.js';
 import { axis, dot, randomUnit, rng } from '../helpers/vectors.js';
 
 
@@ -177,6 +177,18 @@ describe('HnswIndex', () => {
       for (let key = 0; key < N; key += 10) if (hnsw.search(stored[key]!, 1)[0]?.key === key) found++;
       expect(found / (N / 10)).toBeGreaterThanOrEqual(0.99);
     });
+  });
+
+  it('searches with an ef that grows with the index, and returns k hits', () => {
+    expect([1_000, 100_000, 1_000_000, 10_000_000, 1e12].map(expansionSearchFor)).toEqual([32, 32, 96, 160, 256]);
+    const rand = rng(5);
+    const index = new HnswIndex(16);
+    expect(new HnswIndex(16, { expansionSearch: 200 }).expansionSearch).toBe(200);
+    for (let key = 0; key < 100; key++) index.add(key, randomUnit(16, rand));
+    expect(index.expansionSearch).toBe(32);
+    const hits = index.search(randomUnit(16, rand), 3);
+    expect(hits).toHaveLength(3);
+    expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
   });
 
   it('replaces the vector when a key is added again', () => {
