@@ -9,24 +9,44 @@
  *   npm run bench -- --summary-only    rebuild summary.md from the results already there, running nothing
  *
  * A bench whose file does not exist yet is skipped with a note. A bench still running when the budget is spent is
- * stopped (SIGTERM, then SIGKILL) and marked as such. Children get BENCH_DEADLINE (epoch ms) so they can fit in.
+ * stopped (SIGTERM, then SIGKILL) and marked as such. Children get BENCH_DEADLINE (epoch ms) so they can fit in: the
+ * end of the budget minus what the benches after them need at least (`reserve`), so an early bench cannot starve the
+ * later ones. On a fresh checkout (no bench/.cache) the reserves are larger: scale builds its 100k graph and quality
+ * embeds a sample of its sentences. Whatever a bench skipped or sampled is listed at the top of summary.md.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { machine, table, writeSummary } from './lib/stats.js';
+import { scaleCacheState } from './lib/scale-cache.js';
+import { isCached } from './quality/embed-cache.js';
+import { fullSentences } from './quality/split.js';
 
 interface Bench {
   name: string;
   file: string;
   what: string;
+  /** seconds this bench needs at least (its short mode, or what it cannot skip), so earlier benches leave it that */
+  reserve: () => number;
+  /** what the bench's result JSON says it skipped or shortened (besides its own `coverage` list) */
+  notes?: (result: any) => string[];
 }
 
 const BENCHES: Bench[] = [
-  { name: 'latency', file: 'bench/latency/run.ts', what: 'req/s and latency under load: direct, pass-through, miss, exact, semantic, Portkey; streaming TTFB' },
-  { name: 'embed', file: 'bench/embed.ts', what: 'embedding models: speed and size' },
-  { name: 'scale', file: 'bench/scale.ts', what: 'lookups as the cache grows' },
-  { name: 'quality', file: 'bench/quality/run.ts', what: 'precision and recall of cache hits' },
+  {
+    name: 'latency', file: 'bench/latency/run.ts', what: 'req/s and latency under load: direct, pass-through, miss, exact, semantic, Portkey; streaming TTFB',
+    reserve: () => 100,
+    notes: (r) => (r?.config?.duration < 10 ? [`latency: short mode (${r.config.duration} s per scenario instead of 10, ${r.config.rounds} rounds) to fit the bench budget.`] : []),
+  },
+  {
+    name: 'embed', file: 'bench/embed.ts', what: 'embedding models: speed and size',
+    reserve: () => 35,
+    notes: (r) => (r?.limits?.other?.seconds < 6 ? [`embed: short mode (${r.limits.other.seconds} s per measurement instead of 6) to fit the bench budget.`] : []),
+  },
+  // cold: 10k, and the 100k graph built (bench/lib/scale-cache.ts estimates it); warm: loads and lookups only
+  { name: 'scale', file: 'bench/scale.ts', what: 'lookups as the cache grows', reserve: () => scaleCacheState().reserveSeconds },
+  // cold: a sample of ~1,250 pairs embedded at ~25 sentences/s, plus model load, replays and the HTTP check
+  { name: 'quality', file: 'bench/quality/run.ts', what: 'precision and recall of cache hits', reserve: () => (isCached(fullSentences()) ? 90 : 150) },
 ];
 
 const { values, positionals } = parseArgs({
@@ -54,15 +74,23 @@ interface Outcome {
   started: number;
 }
 
+/** What the benches after `bench` (among those selected) need at least. */
+function reservedAfter(bench: Bench): number {
+  const later = selected.slice(selected.indexOf(bench) + 1).filter((b) => existsSync(b.file));
+  return later.reduce((s, b) => s + b.reserve(), 0) * 1000;
+}
+
 function runOne(bench: Bench): Promise<Outcome> {
   const started = Date.now();
   if (!existsSync(bench.file)) return Promise.resolve({ bench, status: 'skipped', seconds: 0, note: `${bench.file} does not exist yet`, started });
   const left = deadline - started;
   if (left <= 0) return Promise.resolve({ bench, status: 'skipped', seconds: 0, note: 'no time left in the budget', started });
-  console.error(`\n=== bench ${bench.name} (${bench.file}); ${Math.round(left / 1000)} s of the budget left ===`);
+  // Its own deadline leaves the later benches their reserve, but never less than its own reserve.
+  const own = Math.min(deadline, Math.max(started + bench.reserve() * 1000, deadline - reservedAfter(bench)));
+  console.error(`\n=== bench ${bench.name} (${bench.file}); ${Math.round((own - started) / 1000)} s for it, ${Math.round(left / 1000)} s of the budget left ===`);
   const child = spawn(process.execPath, ['--import', 'tsx', bench.file], {
     stdio: 'inherit',
-    env: { ...process.env, BENCH_DEADLINE: String(deadline), ...(values.quick && { BENCH_QUICK: '1' }) },
+    env: { ...process.env, BENCH_DEADLINE: String(own), ...(values.quick && { BENCH_QUICK: '1' }) },
   });
   return new Promise((resolve) => {
     let timedOut = false;
@@ -95,6 +123,14 @@ function markdownOf(o: Outcome): string[] {
   return [...(existsSync(`${dir}/${own}`) ? [own] : []), ...fresh].map((f) => `${dir}/${f}`);
 }
 
+/** What a bench that ran skipped or sampled: its result's `coverage` list and what `notes` reads from the result. */
+function coverageOf(o: Outcome): string[] {
+  const file = `bench/results/${o.bench.name}.json`;
+  if (o.status !== 'ok' || !existsSync(file) || statSync(file).mtimeMs < o.started) return [];
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  return [...(Array.isArray(r.coverage) ? (r.coverage as string[]) : []), ...(o.bench.notes?.(r) ?? [])];
+}
+
 const outcomes: Outcome[] = [];
 for (const bench of BENCHES) {
   if (values['summary-only']) outcomes.push({ bench, status: 'not run', seconds: 0, note: 'summary only', started: start });
@@ -104,6 +140,11 @@ for (const bench of BENCHES) {
 
 const m = machine();
 const total = (Date.now() - start) / 1000;
+const coverage = outcomes.flatMap((o) => {
+  if (o.status === 'ok') return coverageOf(o);
+  if (o.status === 'not selected' || o.status === 'not run') return [];
+  return [`${o.bench.name}: ${o.status}${o.note ? ` (${o.note})` : ''}; its section below is from an earlier run, if any.`];
+});
 const parts = [
   '# Reprise benchmarks',
   '',
@@ -112,6 +153,12 @@ const parts = [
   '',
   table(outcomes.map((o) => ({ bench: o.bench.name, measures: o.bench.what, status: o.status, seconds: o.seconds ? o.seconds.toFixed(0) : '', note: o.note }))),
   '',
+  ...(values['summary-only'] ? [] : [
+    '## Skipped or sampled in this run',
+    '',
+    coverage.length ? coverage.map((c) => `- ${c}`).join('\n') : '- Nothing: every selected bench ran in full.',
+    '',
+  ]),
 ];
 for (const o of outcomes) {
   for (const file of markdownOf(o)) {
