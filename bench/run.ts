@@ -26,8 +26,11 @@ interface Bench {
   name: string;
   file: string;
   what: string;
-  /** seconds this bench needs at least (its short mode, or what it cannot skip), so earlier benches leave it that */
+  /** seconds to hold back for this bench from the benches before it (its short mode, or on a cold cache what it has
+   *  to build or embed) */
   reserve: () => number;
+  /** seconds it gets even when the benches after it hold back more than is left @default reserve() */
+  minimum?: number;
   /** what the bench's result JSON says it skipped or shortened (besides its own `coverage` list) */
   notes?: (result: any) => string[];
 }
@@ -44,7 +47,8 @@ const BENCHES: Bench[] = [
     notes: (r) => (r?.limits?.other?.seconds < 6 ? [`embed: short mode (${r.limits.other.seconds} s per measurement instead of 6) to fit the bench budget.`] : []),
   },
   // cold: 10k, and the 100k graph built (bench/lib/scale-cache.ts estimates it); warm: loads and lookups only
-  { name: 'scale', file: 'bench/scale.ts', what: 'lookups as the cache grows', reserve: () => scaleCacheState().reserveSeconds },
+  // (its minimum: 10k and the exact scans; a 100k build cut short is saved and resumed by the next run)
+  { name: 'scale', file: 'bench/scale.ts', what: 'lookups as the cache grows', reserve: () => scaleCacheState().reserveSeconds, minimum: 60 },
   // cold: a sample of ~1,250 pairs embedded at ~25 sentences/s, plus model load, replays and the HTTP check
   { name: 'quality', file: 'bench/quality/run.ts', what: 'precision and recall of cache hits', reserve: () => (isCached(fullSentences()) ? 90 : 150) },
 ];
@@ -85,8 +89,8 @@ function runOne(bench: Bench): Promise<Outcome> {
   if (!existsSync(bench.file)) return Promise.resolve({ bench, status: 'skipped', seconds: 0, note: `${bench.file} does not exist yet`, started });
   const left = deadline - started;
   if (left <= 0) return Promise.resolve({ bench, status: 'skipped', seconds: 0, note: 'no time left in the budget', started });
-  // Its own deadline leaves the later benches their reserve, but never less than its own reserve.
-  const own = Math.min(deadline, Math.max(started + bench.reserve() * 1000, deadline - reservedAfter(bench)));
+  // Its own deadline leaves the later benches their reserve, but gives it at least its minimum.
+  const own = Math.min(deadline, Math.max(started + (bench.minimum ?? bench.reserve()) * 1000, deadline - reservedAfter(bench)));
   console.error(`\n=== bench ${bench.name} (${bench.file}); ${Math.round((own - started) / 1000)} s for it, ${Math.round(left / 1000)} s of the budget left ===`);
   const child = spawn(process.execPath, ['--import', 'tsx', bench.file], {
     stdio: 'inherit',
@@ -117,8 +121,12 @@ function markdownOf(o: Outcome): string[] {
   const dir = 'bench/results';
   if (!existsSync(dir)) return [];
   const own = `${o.bench.name}.md`;
+  // Written while it ran (not by a bench after it), and not another bench's own markdown.
+  const ended = o.started + o.seconds * 1000 + 1000;
+  const others = new Set(BENCHES.map((b) => `${b.name}.md`));
   const fresh = o.status === 'not selected' || o.status === 'skipped' || o.status === 'not run' ? [] : readdirSync(dir)
-    .filter((f) => f.endsWith('.md') && f !== 'summary.md' && f !== own && statSync(`${dir}/${f}`).mtimeMs >= o.started)
+    .filter((f) => f.endsWith('.md') && f !== 'summary.md' && !others.has(f))
+    .filter((f) => { const t = statSync(`${dir}/${f}`).mtimeMs; return t >= o.started && t <= ended; })
     .sort();
   return [...(existsSync(`${dir}/${own}`) ? [own] : []), ...fresh].map((f) => `${dir}/${f}`);
 }
