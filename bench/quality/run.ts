@@ -58,8 +58,8 @@ const t0 = Date.now();
 
 /** The documented sample of a cold run: qqp test pairs and paraphrase-easy pairs, by hashSample(). */
 const SAMPLE: Sample = { test: 1000, easy: 250 };
-/** USE-lite here: 25–40 sentences/s (bench/results/embed.md); plan with the low end. */
-const SENTENCES_PER_S = 25;
+/** USE-lite here, batched by length: 37–100 sentences/s measured by embed-cache (25–40 one at a time, bench/results/embed.md); plan with the low end. */
+const SENTENCES_PER_S = 35;
 /** model load, replays, the HTTP check: seconds a run needs besides embedding */
 const OVERHEAD_S = 90;
 
