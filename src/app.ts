@@ -51,36 +51,48 @@ export interface AppDeps {
   now?: () => number;
   /** sees every cache key the cached routes compute (src/node/fast-path.ts learns from it) */
   onKey?: CachedRouteDeps['onKey'];
+  /** what the Node fast path already found for a request it hands over */
+  prefound?: CachedRouteDeps['prefound'];
 }
 
-export function createApp(deps: AppDeps) {
-  const { config, logger } = deps;
-  const metrics = deps.metrics ?? new Metrics();
-  const now = deps.now ?? Date.now;
+/**
+ * What the cached routes share: store, embedder, single-flight, budget, judge. Made apart from the app so that a
+ * runtime's front (the Node fast path) can look requests up with exactly the app's deps (cache/find.ts).
+ */
+export function createCacheDeps(deps: AppDeps): CachedRouteDeps {
+  const { config } = deps;
   const forwardDeps = { upstream: deps.upstream, upstreamUrl: config.upstream };
   const budget =
     config.maxErrorRate === undefined
       ? undefined
       : new ErrorBudget({ maxErrorRate: config.maxErrorRate, ...(config.verifySampleRate !== undefined && { sampleRate: config.verifySampleRate }) });
-  const cachedDeps = {
+  return {
     ...forwardDeps,
     store: deps.store,
     embedder: deps.embedder,
     flights: new SingleFlight<Entry>(),
-    metrics,
-    logger,
-    now,
+    metrics: deps.metrics ?? new Metrics(),
+    logger: deps.logger,
+    now: deps.now ?? Date.now,
     cacheEnabled: config.cacheEnabled,
     sharedCache: config.sharedCache,
     ttl: config.ttl,
     ...(config.threshold !== undefined && { threshold: config.threshold }),
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
-    onKey: deps.onKey,
+    ...(deps.onKey && { onKey: deps.onKey }),
+    ...(deps.prefound && { prefound: deps.prefound }),
     ...(budget && { budget }),
     ...(config.judgeModel && {
       judge: { judge: new LlmJudge({ ...forwardDeps, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
     }),
   };
+}
+
+/** @param cachedDeps from createCacheDeps(deps), when the caller needs them too */
+export function createApp(deps: AppDeps, cachedDeps: CachedRouteDeps = createCacheDeps(deps)) {
+  const { config, logger } = deps;
+  const { metrics, budget } = cachedDeps;
+  const forwardDeps = { upstream: deps.upstream, upstreamUrl: config.upstream };
 
   const app = new Hono();
   app.use(requestLog(logger));

@@ -3,7 +3,8 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createApp } from './app.js';
+import { createApp, createCacheDeps, type AppDeps } from './app.js';
+import { find } from './cache/find.js';
 import type { Config } from './config.js';
 import { loadEmbedder } from './embed/load.js';
 import type { Embedder } from './embed/types.js';
@@ -61,7 +62,8 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
 
   const now = opts.now ?? Date.now;
   const exact = new RawExact({ store, metrics, logger, now, sharedCache: config.sharedCache });
-  const app = createApp({
+  const fastOn = opts.fastPath !== false;
+  const appDeps: AppDeps = {
     config,
     store,
     embedder: () => embedder,
@@ -69,8 +71,10 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     logger,
     metrics,
     now,
-    ...(opts.fastPath !== false && { onKey: exact.onKey }),
-  });
+    ...(fastOn && { onKey: exact.onKey, prefound: (env: unknown) => fast.prefound(env) }),
+  };
+  const cachedDeps = createCacheDeps(appDeps);
+  const app = createApp(appDeps, cachedDeps);
 
   // What @hono/node-server's serve() does, with the fast path in front of the app.
   const appListener = getRequestListener(app.fetch, { hostname: config.host });
@@ -85,10 +89,11 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
     cacheEnabled: config.cacheEnabled,
     ttl: config.ttl,
     embedder: () => embedder,
+    find: (parsed, headers, policy, e) => find(cachedDeps, parsed, headers, policy, e),
     metrics,
     logger,
   });
-  const server = createServer(opts.fastPath === false ? appListener : fast.listener);
+  const server = createServer(fastOn ? fast.listener : appListener);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -54,26 +54,24 @@ export interface VerifyOptions {
 export function verify(query: string, candidates: Candidate[], opts: VerifyOptions): Verdict {
   if (candidates.length === 0) return { ok: false, reason: 'none' };
   const best = candidates[0]!.score;
+  const { verifier, vector } = opts;
   let reason: 'below-threshold' | 'guard' | 'verifier' = 'below-threshold';
   let chosen: { candidate: Candidate; probability?: number } | undefined;
-  candidates.forEach((c, rank) => {
-    if (c.score < opts.threshold) return;
+  for (let rank = 0; rank < candidates.length; rank++) {
+    const c = candidates[rank]!;
+    if (c.score < opts.threshold) continue;
     if (failedHardGuard(query, c.entry.text)) {
       if (reason === 'below-threshold') reason = 'guard';
-      return;
+      continue;
     }
-    const { verifier, vector } = opts;
-    if (!verifier || !vector || !c.entry.vector) {
-      // Without a model, the first (nearest) candidate that passes wins.
-      chosen ??= { candidate: c };
-      return;
-    }
+    // Without a model, the first (nearest) candidate that passes wins: the rest need no checking.
+    if (!verifier || !vector || !c.entry.vector) return { ok: true, candidate: c };
     const p = verifier.mlp.predict(pairFeatures(query, vector, c.entry.text, c.entry.vector, c.score, rank, best - c.score));
     if (p < verifier.model.cut) {
       reason = 'verifier';
-      return;
+      continue;
     }
     if (!chosen || p > (chosen.probability ?? 0)) chosen = { candidate: c, probability: p };
-  });
+  }
   return chosen ? { ok: true, ...chosen } : { ok: false, reason };
 }

@@ -5,7 +5,8 @@
  * On a bare Hono app most of the CPU of a cheap request goes to the adapter: a Web Request, Headers and
  * AbortSignal per request, the body read through web streams, the answer written back from a Web Response. The
  * fast path skips that for three cases:
- * - exact hits on the cached endpoints (node/raw-exact.ts);
+ * - hits on the cached endpoints: exact hits from the raw bytes (node/raw-exact.ts), and semantic hits by the
+ *   app's own lookup (cache/find.ts); a request that does not hit goes to the app with what was found;
  * - the cached endpoints with caching off (`--cache off`), or with controls that neither read nor write the cache
  *   (`Cache-Control: no-store`): validated as the app validates them, then forwarded;
  * - every other /v1/ route, which the app forwards as is.
@@ -15,8 +16,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Embedder } from '../embed/types.js';
+import type { Found } from '../cache/find.js';
 import { readPolicy, type CachePolicy } from '../cache/policy.js';
-import { parseJson, parseRequest, type Endpoint } from '../openai/request.js';
+import { parseJson, parseRequest, type Endpoint, type ParsedRequest } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Entry } from '../store/types.js';
@@ -46,13 +48,20 @@ export interface FastPathDeps {
   ttl: number;
   /** the exact path needs the embedder loaded, as the app does (before that, it passes requests through) */
   embedder: () => Embedder | undefined;
+  /**
+   * The app's own key-and-lookup (cache/find.ts, with the app's store, verifier, budget and judge). With it the
+   * fast path serves semantic hits too; without it, only exact hits it has learned.
+   */
+  find?: (parsed: ParsedRequest, headers: Headers, policy: CachePolicy, embedder: Embedder) => Promise<Found>;
   metrics: Metrics;
   logger: Logger;
 }
 
 /** How many requests the fast path answered itself, for tests that must tell it from the app. */
 export interface FastPathStats {
+  /** exact and semantic */
   hits: number;
+  semanticHits: number;
   /** cached endpoints forwarded without the cache (caching off, or `no-store`) */
   bypassed: number;
   /** other /v1/ routes */
@@ -77,9 +86,11 @@ const DOT_SEGMENT = /\/\.\.?(\/|\?|$)/;
  */
 const FORWARDED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function createFastPath(deps: FastPathDeps): { listener: Listener; stats: FastPathStats } {
+export function createFastPath(deps: FastPathDeps): { listener: Listener; stats: FastPathStats; prefound: (env: unknown) => Found | undefined } {
   const hosts = new HostCheck(deps.hostname);
-  const stats: FastPathStats = { hits: 0, bypassed: 0, passed: 0 };
+  const stats: FastPathStats = { hits: 0, semanticHits: 0, bypassed: 0, passed: 0 };
+  /** what `miss` found for a request it handed to the app (CachedRouteDeps.prefound) */
+  const prefound = new WeakMap<IncomingMessage, Found>();
   const { exact, metrics, logger } = deps;
   /** undefined: the upstream URL is too unusual to rebuild here, so the app forwards everything */
   const base = splitBase(deps.upstreamUrl);
@@ -91,7 +102,7 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
   const exactCandidate = (head: RequestHead) =>
     plain(head) && sized(head) && !head.cacheControl && !head.otherControl && deps.embedder() !== undefined;
 
-  /** Serve the hit, or hand the request to the app with its body. Callbacks rather than async: this is the hot path. */
+  /** Serve an exact hit, or look further (miss). Callbacks rather than async: this is the hot path. */
   function cached(req: IncomingMessage, res: ServerResponse, path: string, head: RequestHead, start: number, body: Buffer): void {
     let raw: string;
     let known: Learned | undefined;
@@ -99,14 +110,14 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     try {
       raw = exact.rawKey(path, head, body);
       known = exact.find(raw);
-      if (!known) return miss(req, res, body, raw);
+      if (!known) return miss(req, res, path, start, body, raw);
       lookup = exact.entry(known);
     } catch (err) {
       return fault(req, res, body, err);
     }
     lookup.then(
       (entry) => {
-        if (!entry) return miss(req, res, body, raw);
+        if (!entry) return miss(req, res, path, start, body, raw);
         try {
           exact.writeHit(res, path, known!, entry, start);
           stats.hits++;
@@ -118,10 +129,47 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     );
   }
 
-  /** Not known, or no entry now: the app handles it, and tells the exact path the key it computes. */
-  function miss(req: IncomingMessage, res: ServerResponse, body: Buffer, raw: string): void {
-    exact.expect(req, raw);
-    handOver(req, res, body);
+  /**
+   * Not known, or no entry now. With `find`, key and look the request up here as the app would (exact, then
+   * semantic) and serve a hit; anything else goes to the app with what was found, so nothing is looked up twice.
+   * Without it, the app handles the request and tells the exact path the key it computes.
+   */
+  function miss(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer, raw: string): void {
+    const embedder = deps.embedder();
+    let parsed: ParsedRequest;
+    let headers: Headers;
+    let policy: CachePolicy;
+    try {
+      if (!deps.find || !embedder) throw new Error('no fast lookup');
+      // The app reads the body as text with a Web decoder, which drops a BOM and replaces invalid bytes.
+      const text = body.toString('utf8');
+      if (text.includes('\uFFFD') || text.charCodeAt(0) === 0xfeff) throw new Error('the app decodes this body its own way');
+      parsed = parseRequest(CACHED[path]!, parseJson(text));
+      headers = headersOf(req.rawHeaders);
+      policy = readPolicy(headers, deps.ttl);
+    } catch {
+      // No fast lookup, or a body or header the app answers with an error of its own.
+      exact.expect(req, raw);
+      return handOver(req, res, body);
+    }
+    deps.find(parsed, headers, policy, embedder).then(
+      (result) => {
+        const known = exact.learn(raw, result.key, parsed);
+        const found = result.found;
+        if (found?.kind !== 'hit') {
+          prefound.set(req, result);
+          return handOver(req, res, body);
+        }
+        try {
+          exact.writeHit(res, path, known, found.entry, start, found.match, found.score);
+          stats.hits++;
+          if (found.match === 'semantic') stats.semanticHits++;
+        } catch (err) {
+          fault(req, res, body, err);
+        }
+      },
+      (err: unknown) => fault(req, res, body, err),
+    );
   }
 
   /** A store fault (the app then does its own lookup, and counts the fault as it always does), or a bug. */
@@ -221,7 +269,14 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     }
     void deps.app(req, res);
   };
-  return { listener, stats };
+  /** CachedRouteDeps.prefound: on Node the app's env is @hono/node-server's `{ incoming, outgoing }`. */
+  const takePrefound = (env: unknown): Found | undefined => {
+    const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const found = incoming && prefound.get(incoming);
+    if (found) prefound.delete(incoming!);
+    return found;
+  };
+  return { listener, stats, prefound: takePrefound };
 }
 
 /**

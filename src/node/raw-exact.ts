@@ -1,5 +1,6 @@
 /**
- * @module node/raw-exact: exact hits answered from a request's raw bytes, before any Web object is built.
+ * @module node/raw-exact: exact hits answered from a request's raw bytes, before any Web object is built, and the
+ * hit response the fast path writes for exact and semantic hits alike.
  *
  * The app computes a request's cache key from its body and a few headers (cache/key.ts). The same bytes always
  * give the same key, so once the app has told us (AppDeps.onKey) which key a raw request had, a byte-identical
@@ -79,9 +80,16 @@ export class RawExact {
     const raw = incoming && this.pending.get(incoming);
     if (raw === undefined) return;
     this.pending.delete(incoming!);
-    const sse = req.stream && req.endpoint !== 'embeddings';
-    this.learned.set(raw, { scope: key.scope, textKey: key.textKey, endpoint: req.endpoint, sse, includeUsage: req.includeUsage });
+    this.learn(raw, key, req);
   };
+
+  /** Remember that `raw` is the request `req` with cache key `key`; returns what was learned. */
+  learn(raw: string, key: CacheKey, req: ParsedRequest): Learned {
+    const sse = req.stream && req.endpoint !== 'embeddings';
+    const known: Learned = { scope: key.scope, textKey: key.textKey, endpoint: req.endpoint, sse, includeUsage: req.includeUsage };
+    this.learned.set(raw, known);
+    return known;
+  }
 
   /** What the app said `raw` is, if it has seen it. */
   find(raw: string): Learned | undefined {
@@ -93,11 +101,15 @@ export class RawExact {
     return this.deps.store.getExact(known.scope, known.textKey);
   }
 
-  /** Answer with `entry` as the app answers an exact hit: the same status, headers, body, metrics and log line. */
-  writeHit(res: ServerResponse, path: string, known: Learned, entry: Entry, start: number): void {
+  /**
+   * Answer with `entry` as the app answers a hit (cache/respond.ts hitResponse): the same status, headers, body,
+   * metrics and log line. An exact hit by default; the fast path's semantic hits pass their match and similarity.
+   */
+  writeHit(res: ServerResponse, path: string, known: Learned, entry: Entry, start: number, match: 'exact' | 'semantic' = 'exact', score = 1): void {
     const { metrics, logger, now } = this.deps;
     metrics.request('HIT');
-    metrics.hit('exact', known.endpoint === 'embeddings' ? 0 : usageTokens(entry.response as Completion));
+    metrics.hit(match, known.endpoint === 'embeddings' ? 0 : usageTokens(entry.response as Completion));
+    const similarity = score.toFixed(4);
     // Headers as cache/respond.ts hitResponse has them once @hono/node-server writes them: names in the sorted
     // order of a Headers object, and Content-Length spelled as the adapter spells it.
     const age = String(Math.max(0, Math.floor((now() - entry.createdAt) / 1000)));
@@ -107,8 +119,8 @@ export class RawExact {
         'cache-control': 'no-cache',
         'content-type': 'text/event-stream; charset=utf-8',
         'x-cache-id': entry.id,
-        'x-cache-match': 'exact',
-        'x-cache-similarity': '1.0000',
+        'x-cache-match': match,
+        'x-cache-similarity': similarity,
         'x-cache-status': 'HIT',
       });
       res.end(this.body(entry, known.includeUsage ? 'sseUsage' : 'sse'));
@@ -118,15 +130,15 @@ export class RawExact {
         age,
         'content-type': 'application/json',
         'x-cache-id': entry.id,
-        'x-cache-match': 'exact',
-        'x-cache-similarity': '1.0000',
+        'x-cache-match': match,
+        'x-cache-similarity': similarity,
         'x-cache-status': 'HIT',
         'Content-Length': body.length,
       });
       res.end(body);
     }
     // The line observe/request-log.ts writes for every request.
-    logger.info({ method: 'POST', path, status: 200, cache: 'HIT', reason: undefined, match: 'exact', ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
+    logger.info({ method: 'POST', path, status: 200, cache: 'HIT', reason: undefined, match, ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
   }
 
   private body(entry: Entry, form: keyof Bytes): Buffer {

@@ -3,18 +3,15 @@
  * parse → policy → key → lookup (exact, then semantic) → hit, or single-flight → upstream → tee → store.
  */
 import type { Handler } from 'hono';
-import { buildKey, exactKeyOf, type CacheKey } from '../cache/key.js';
+import { exactKeyOf, type CacheKey } from '../cache/key.js';
 import { answersAgree } from '../cache/answer-agreement.js';
-import type { ErrorBudget } from '../cache/error-budget.js';
-import type { LlmJudge } from '../cache/judge.js';
-import { lookup, type Exploration } from '../cache/lookup.js';
-import type { LoadedVerifier } from '../cache/verify.js';
+import { find, type FindDeps, type Found } from '../cache/find.js';
+import type { Exploration } from '../cache/lookup.js';
 import { readPolicy, type CachePolicy } from '../cache/policy.js';
 import { hitResponse, markCache, type CacheInfo } from '../cache/respond.js';
 import type { SingleFlight } from '../cache/single-flight.js';
 import { storeAnswer } from '../cache/store-answer.js';
 import { isStorableAnswer, teeForStore } from '../cache/tee.js';
-import { tenantOf } from '../cache/tenant.js';
 import type { Embedder } from '../embed/types.js';
 import { usageTokens, type Completion } from '../openai/completion.js';
 import { parseJson, parseRequest, type Endpoint, type ParsedRequest } from '../openai/request.js';
@@ -24,7 +21,7 @@ import type { Entry, Store } from '../store/types.js';
 import { responseHeadersForClient } from '../upstream/headers.js';
 import { forward, type ForwardDeps } from './forward.js';
 
-export interface CachedRouteDeps extends ForwardDeps {
+export interface CachedRouteDeps extends ForwardDeps, FindDeps {
   store: Store;
   /** undefined until the embedder has loaded; until then requests pass through */
   embedder: () => Embedder | undefined;
@@ -33,18 +30,11 @@ export interface CachedRouteDeps extends ForwardDeps {
   logger: Logger;
   now: () => number;
   cacheEnabled: boolean;
-  sharedCache: boolean;
   ttl: number;
-  /** operator's threshold; undefined = the verifier's floor, or the embedder's default without one */
-  threshold?: number;
-  /** the learned verifier for an embedder id, when it is switched on and one ships */
-  verifierFor: (embedderId: string) => LoadedVerifier | undefined;
   /** sees every key computed, with the runtime's env (the Node fast path learns raw request → key from it) */
   onKey?: (env: unknown, key: CacheKey, req: ParsedRequest) => void;
-  /** --max-error-rate: per-entry thresholds learned under an error budget */
-  budget?: ErrorBudget;
-  /** --judge-model: an LLM through the upstream decides candidates within `band` of the threshold */
-  judge?: { judge: LlmJudge; band: number };
+  /** what a runtime's front (the Node fast path) already found for this request, by its env; at most once */
+  prefound?: (env: unknown) => Found | undefined;
 }
 
 /** Everything one request carries down the path once its cache key is known. */
@@ -72,34 +62,13 @@ export function cachedRoute(endpoint: Endpoint, deps: CachedRouteDeps): Handler 
     if (!embedder) return pass(deps, req, bodyText, { status: 'BYPASS', reason: 'warming-up' });
     if (!policy.read && !policy.write) return pass(deps, req, bodyText, { status: 'BYPASS', reason: policy.reason });
 
-    const tenant = await tenantOf(req.headers, deps.sharedCache);
-    const key = await buildKey(parsed, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+    // On Node the fast path may have keyed and looked this request up already (it serves hits itself).
+    const { tenant, key, found } = deps.prefound?.(c.env) ?? (await find(deps, parsed, req.headers, policy, embedder));
     deps.onKey?.(c.env, key, parsed);
     const ctx: Ctx = { req, parsed, bodyText, policy, key, tenant, embedder };
 
-    if (!policy.read) return miss(deps, ctx, { status: 'BYPASS', reason: policy.reason });
-
-    const verifier = deps.verifierFor(embedder.id);
-    const threshold = deps.threshold ?? verifier?.model.floor ?? embedder.defaultThreshold;
-    const { budget } = deps;
-    const judge = deps.judge && {
-      band: deps.judge.band,
-      ask: async (query: string, candidate: Entry) => {
-        const verdict = await deps.judge!.judge.judge(query, candidate.text, req.headers);
-        deps.metrics.judged(verdict);
-        return verdict;
-      },
-    };
-    const found = await lookup(
-      { store: deps.store, embedder, threshold, ...(verifier && { verifier }), ...(budget && { budget }), ...(judge && { judge }), now: deps.now },
-      key,
-      policy,
-    );
+    if (!found) return miss(deps, ctx, { status: 'BYPASS', reason: policy.reason });
     if (found.kind === 'hit') {
-      if (budget && found.match === 'semantic') {
-        budget.served(found.entry.id, found.score);
-        deps.metrics.budgetDecision('serve');
-      }
       deps.metrics.request('HIT');
       deps.metrics.hit(found.match, endpoint === 'embeddings' ? 0 : usageTokens(found.entry.response as Completion));
       return hitResponse(found.entry, parsed, found.match, found.score, deps.now());

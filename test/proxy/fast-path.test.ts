@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise, type Running } from '../../src/server.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Entry } from '../../src/store/types.js';
+import type { Candidate, Entry } from '../../src/store/types.js';
 import { ask, bundledEmbedder, chat, FakeClock, startHarness, type Harness } from '../helpers/harness.js';
 
 /** One whole HTTP/1.1 exchange over a raw socket (Connection: close), as bytes, with Date lines taken out. */
@@ -44,9 +44,17 @@ const chatBody = (text: string, extra: Record<string, unknown> = {}) => JSON.str
 /** A store whose reads can be made to fail, to show that a fault on the fast path fails open like the app. */
 class FlakyStore extends MemoryStore {
   failing = false;
+  searchFailing = false;
+  /** vector searches made, to show a request is looked up once */
+  searches = 0;
   override async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
     if (this.failing) throw new Error('store down');
     return super.getExact(scope, textKey);
+  }
+  override async search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]> {
+    this.searches++;
+    if (this.searchFailing) throw new Error('index down');
+    return super.search(scope, vector, k);
   }
 }
 
@@ -250,6 +258,109 @@ describe('exact hits on the fast path (cache on)', () => {
     expect(r.headers.get('x-cache-status')).toBe('ERROR');
     expect(r.headers.get('x-cache-reason')).toBe('lookup');
     expect(h.reprise.metrics.snapshot().faults.lookup - before.faults.lookup).toBe(1);
+  });
+});
+
+describe('semantic hits on the fast path', () => {
+  let h: Harness;
+  /** the same Reprise with the fast path off, on the same store, clock and upstream */
+  let twin: Running;
+  const store = new FlakyStore({ now: () => h.clock.now() });
+  const semanticHits = () => h.reprise.fastPath.semanticHits;
+  const STORED = 'How do I reset my password?';
+  const REWORDED = 'How can I reset my password?';
+
+  beforeAll(async () => {
+    h = await startHarness({}, { store });
+    twin = await startReprise(parseConfig({ port: '0', host: '127.0.0.1', upstream: h.up.url, 'log-level': 'silent' }, {}), {
+      embedder: bundledEmbedder(),
+      logger: silentLogger,
+      now: h.clock.now,
+      store,
+      fastPath: false,
+    });
+    await twin.ready;
+  });
+  afterAll(async () => {
+    await twin?.close();
+    await h?.close();
+  });
+  beforeEach(async () => {
+    h.up.reset();
+    store.failing = false;
+    store.searchFailing = false;
+    await store.purge({});
+  });
+
+  it('a reworded question is served by the fast path, byte for byte as the app serves it', async () => {
+    const forms: Array<Record<string, unknown>> = [{}, { stream: true }, { stream: true, stream_options: { include_usage: true } }];
+    await exchange(h.reprise.url, 'POST', '/v1/chat/completions', AUTH, chatBody(STORED));
+    h.clock.advance(5_000);
+    for (const extra of forms) {
+      const body = chatBody(REWORDED, extra);
+      const before = semanticHits();
+      const fast = await exchange(h.reprise.url, 'POST', '/v1/chat/completions', AUTH, body);
+      expect(semanticHits(), JSON.stringify(extra)).toBe(before + 1);
+      const slow = await exchange(twin.url, 'POST', '/v1/chat/completions', AUTH, body);
+      expect(fast).toContain('x-cache-match: semantic');
+      expect(fast).toMatch(/\r\nx-cache-similarity: 0\.9\d{3}\r\n/);
+      expect(fast).toBe(slow);
+    }
+    expect(h.up.count()).toBe(1);
+  });
+
+  it('counts a fast semantic hit in the metrics as the app counts one', async () => {
+    const c = h.client();
+    await chat(c, ask(STORED));
+    const before = h.reprise.metrics.snapshot();
+    const hit = await chat(c, ask(REWORDED));
+    expect(hit.headers.get('x-cache-match')).toBe('semantic');
+    const after = h.reprise.metrics.snapshot();
+    expect(after.requests.HIT - before.requests.HIT).toBe(1);
+    expect(after.hits.semantic - before.hits.semantic).toBe(1);
+    expect(after.tokensSaved - before.tokensSaved).toBe(hit.data.usage!.total_tokens);
+  });
+
+  it('a request that does not hit goes to the app with what the fast path found: one search, one upstream call, stored', async () => {
+    const c = h.client();
+    await chat(c, ask(STORED));
+    const searches = store.searches;
+    const other = await chat(c, ask('What is the boiling point of water at sea level?'));
+    expect(other.headers.get('x-cache-status')).toBe('MISS');
+    expect(store.searches - searches).toBe(1);
+    expect(h.up.count()).toBe(2);
+    const again = await chat(c, ask('What is the boiling point of water at sea level?'));
+    expect(again.headers.get('x-cache-status')).toBe('HIT');
+  });
+
+  it('the guards still apply: a question about another name is not served', async () => {
+    const c = h.client();
+    await chat(c, ask('What is the capital of France?'));
+    const before = semanticHits();
+    const other = await chat(c, ask('What is the capital of Germany?'));
+    expect(other.headers.get('x-cache-status')).toBe('MISS');
+    expect(semanticHits()).toBe(before);
+    expect(h.up.count()).toBe(2);
+  });
+
+  it("another credential's reworded question does not get this tenant's entry", async () => {
+    await chat(h.client(), ask(STORED));
+    const other = await chat(h.client('sk-test-b'), ask(REWORDED));
+    expect(other.headers.get('x-cache-status')).toBe('MISS');
+    expect(h.up.count()).toBe(2);
+  });
+
+  it('an index fault fails open as the app does, counted once', async () => {
+    const c = h.client();
+    await chat(c, ask(STORED));
+    const before = h.reprise.metrics.snapshot();
+    store.searchFailing = true;
+    const r = await chat(c, ask(REWORDED));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-cache-status')).toBe('ERROR');
+    expect(r.headers.get('x-cache-reason')).toBe('search');
+    expect(h.reprise.metrics.snapshot().faults.search - before.faults.search).toBe(1);
+    expect(h.up.count()).toBe(2);
   });
 });
 

@@ -3,6 +3,7 @@
  * Each guard compares one kind of detail that embeddings blur: numbers and versions, negation, quoted strings,
  * names, units, and direction words ("ascending" vs "descending").
  */
+import { LRUCache } from 'lru-cache';
 
 /** Numbers, versions, dates and times in a text, in order ("3.11", "2024-05-01", "10:30", "-5"). */
 export function numbersIn(text: string): string[] {
@@ -12,10 +13,10 @@ export function numbersIn(text: string): string[] {
 
 /** Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12"). */
 export function numbersAgree(a: string, b: string): boolean {
-  const x = numbersIn(a).sort();
-  const y = numbersIn(b).sort();
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+  return sameList(factsOf(a).numbers, factsOf(b).numbers);
 }
+
+const sameList = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
 
 // Explicit negators only: "without", "none" and the like are often paraphrased away ("without X" ≈ "does not need X").
 const NEGATION = /\b(?:not|no|never|cannot)\b|n't\b/gi;
@@ -37,15 +38,22 @@ export function negations(text: string): number {
  * not use tabs?"). Reworded paraphrases often trade a negation for another word ("Don't forget" ≈ "Remember").
  */
 export function negationAgrees(a: string, b: string): boolean {
-  if (negations(a) % 2 === negations(b) % 2) return true;
-  return wordOverlap(a, b) < 0.7;
+  return negationFactsAgree(factsOf(a), factsOf(b));
+}
+
+function negationFactsAgree(a: Facts, b: Facts): boolean {
+  if (a.negations % 2 === b.negations % 2) return true;
+  return overlap((a.words ??= wordsOf(a.text)), (b.words ??= wordsOf(b.text))) < 0.7;
 }
 
 /** Jaccard overlap of the lowercase words of two texts, negators left out. */
 export function wordOverlap(a: string, b: string): number {
-  const words = (t: string) => new Set((t.toLowerCase().replace(/n't\b/g, ' ').match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !/^(?:not|no|never|cannot)$/.test(w)));
-  const x = words(a);
-  const y = words(b);
+  return overlap(wordsOf(a), wordsOf(b));
+}
+
+const wordsOf = (t: string) => new Set((t.toLowerCase().replace(/n't\b/g, ' ').match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !/^(?:not|no|never|cannot)$/.test(w)));
+
+function overlap(x: Set<string>, y: Set<string>): number {
   let inter = 0;
   for (const w of x) if (y.has(w)) inter++;
   const union = x.size + y.size - inter;
@@ -62,11 +70,14 @@ export function quotedIn(text: string): string[] {
  * all (`yield` vs `emit`). Quoting on one side only, or quoting more or fewer of the same words, is style.
  */
 export function quotesAgree(a: string, b: string): boolean {
-  const la = a.toLowerCase();
-  const lb = b.toLowerCase();
-  const onlyA = quotedIn(a).some((q) => !lb.includes(q));
-  const onlyB = quotedIn(b).some((q) => !la.includes(q));
-  return !(onlyA && onlyB);
+  const x = factsOf(a);
+  const y = factsOf(b);
+  return noSwap(x.quoted, x.lower, y.quoted, y.lower);
+}
+
+/** A swap: each side has an item (quoted literal, name) that the other side's text does not mention at all. */
+function noSwap(itemsA: string[], lowerA: string, itemsB: string[], lowerB: string): boolean {
+  return !(itemsA.some((q) => !lowerB.includes(q)) && itemsB.some((q) => !lowerA.includes(q)));
 }
 
 /** Pairs of words that point opposite ways; a query with one and an entry with the other ask different things. */
@@ -90,14 +101,21 @@ const OPPOSITES: Array<[RegExp, RegExp]> = [
 
 /** The query and the entry do not use opposite words of any pair above. */
 export function directionAgrees(a: string, b: string): boolean {
-  for (const [x, y] of OPPOSITES) {
-    const ax = x.test(a);
-    const ay = y.test(a);
-    const bx = x.test(b);
-    const by = y.test(b);
-    // Only a one-sided swap counts: "from Celsius to Fahrenheit" uses both words on both sides.
-    if ((ax && !ay && by && !bx) || (ay && !ax && bx && !by)) return false;
-  }
+  return directionFactsAgree(factsOf(a).direction, factsOf(b).direction);
+}
+
+/** Per pair of OPPOSITES: 1 when a text has only the first word, 2 only the second, 0 neither or both. */
+function directionOf(text: string): number[] {
+  return OPPOSITES.map(([x, y]) => {
+    const hasX = x.test(text);
+    const hasY = y.test(text);
+    return hasX === hasY ? 0 : hasX ? 1 : 2;
+  });
+}
+
+function directionFactsAgree(a: number[], b: number[]): boolean {
+  // Only a one-sided swap counts: "from Celsius to Fahrenheit" uses both words on both sides.
+  for (let i = 0; i < a.length; i++) if (a[i]! + b[i]! === 3) return false;
   return true;
 }
 
@@ -123,21 +141,58 @@ export function namesIn(text: string): Set<string> {
  * "Germany"). A name on one side only is usually an elaboration or a spelling ("Huggingface.js" vs "Hugging Face").
  */
 export function namesAgree(a: string, b: string): boolean {
-  const la = a.toLowerCase();
-  const lb = b.toLowerCase();
-  const onlyA = [...namesIn(a)].some((n) => !lb.includes(n));
-  const onlyB = [...namesIn(b)].some((n) => !la.includes(n));
-  return !(onlyA && onlyB);
+  const x = factsOf(a);
+  const y = factsOf(b);
+  return noSwap(x.names, x.lower, y.names, y.lower);
 }
 
 export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names';
 
 /** The first guard that tells the two texts apart, or undefined when none does. */
 export function failedGuard(query: string, candidate: string): Guard | undefined {
-  if (!numbersAgree(query, candidate)) return 'numbers';
-  if (!negationAgrees(query, candidate)) return 'negation';
-  if (!quotesAgree(query, candidate)) return 'quotes';
-  if (!directionAgrees(query, candidate)) return 'direction';
-  if (!namesAgree(query, candidate)) return 'names';
+  const q = factsOf(query);
+  const c = factsOf(candidate);
+  if (!sameList(q.numbers, c.numbers)) return 'numbers';
+  if (!negationFactsAgree(q, c)) return 'negation';
+  if (!noSwap(q.quoted, q.lower, c.quoted, c.lower)) return 'quotes';
+  if (!directionFactsAgree(q.direction, c.direction)) return 'direction';
+  if (!noSwap(q.names, q.lower, c.names, c.lower)) return 'names';
   return undefined;
+}
+
+/** What the guards look at in one text, worked out once per text. */
+interface Facts {
+  text: string;
+  lower: string;
+  /** sorted */
+  numbers: string[];
+  negations: number;
+  /** for the word overlap, only needed when negations differ */
+  words?: Set<string>;
+  quoted: string[];
+  direction: number[];
+  names: string[];
+}
+
+/**
+ * Stored entries are compared with every query that lands near them, and a query with each of its candidates, so a
+ * text's facts are remembered (the regexes were most of a semantic hit's verification time).
+ */
+const facts = new LRUCache<string, Facts>({ max: 10_000 });
+
+function factsOf(text: string): Facts {
+  let f = facts.get(text);
+  if (!f) {
+    f = {
+      text,
+      lower: text.toLowerCase(),
+      numbers: numbersIn(text).sort(),
+      negations: negations(text),
+      quoted: quotedIn(text),
+      direction: directionOf(text),
+      names: [...namesIn(text)],
+    };
+    facts.set(text, f);
+  }
+  return f;
 }
