@@ -331,22 +331,53 @@ const started = performance.now();
 const gen = new Generator(DIM);
 const results: Array<Record<string, any>> = [];
 const coverage: string[] = [];
+
+/**
+ * A size this run cannot measure (no cached graph, or no time left) keeps the figures of the last run that did,
+ * marked as carried over with that run's date, if it measured the same graph: the same data, dimension, M and
+ * ef_construction (its cache file name says so). A cold checkout cannot rebuild the 1M graph within a bench run,
+ * and without this its result would vanish from the summary at the next `npm run bench`.
+ */
+const previous: { date?: string; sizes: Array<Record<string, any>> } = (() => {
+  try {
+    const prev = JSON.parse(readFileSync('bench/results/scale.json', 'utf8')) as Record<string, any>;
+    return { date: prev.machine?.date, sizes: prev.sizes ?? [] };
+  } catch {
+    return { sizes: [] };
+  }
+})();
+function carriedOver(n: number, why: string): Record<string, any> | undefined {
+  const file = cachePaths(DIM, n, syntheticKey(n, DIM, SEED, GEN)).index;
+  const row = previous.sizes.find((r) => r.n === n && r.dim === DIM && r.label === 'synthetic' && r.hnsw?.file === file && r.hnsw?.bySearchEf?.length);
+  if (!row) return undefined;
+  const from = row.carried?.from ?? previous.date;
+  return { ...row, carried: { from, why } };
+}
+function skip(n: number, why: string, note: string): void {
+  const carried = carriedOver(n, why);
+  if (carried) {
+    results.push(carried);
+    coverage.push(`scale: ${n.toLocaleString('en')} entries not measured in this run (${why}); the figures shown are carried over from the run of ${String(carried.carried.from).slice(0, 16)}, which measured the same graph.`);
+  } else {
+    results.push({ label: 'synthetic', n, dim: DIM, hnsw: { skipped: note } });
+    coverage.push(`scale: ${n.toLocaleString('en')} entries ${note.replace(/^not measured: /, 'not measured (neither HNSW nor exact scan): ')}.`);
+  }
+}
+
 for (const n of SIZES) {
   const buildIt = args.build || args.rebuild;
   // 1M is measured only with its graph cached, or with --build: building it takes far longer than a bench run.
   if (n >= 1_000_000 && !buildIt && !isCachedGraph(cachePaths(DIM, n, syntheticKey(n, DIM, SEED, GEN)))) {
     const why = `no cached ${n / 1e6}M graph in ${CACHE} (building it takes ~${Math.round(n / BUILD_PER_S / 60)} min here): run \`npx tsx bench/scale.ts --build\` once`;
     log(`synthetic n=${n}: skipped, ${why}`);
-    results.push({ label: 'synthetic', n, dim: DIM, hnsw: { skipped: `not measured: ${why}` } });
-    coverage.push(`scale: ${n.toLocaleString('en')} entries not measured (neither HNSW nor exact scan): ${why}.`);
+    skip(n, why, `not measured: ${why}`);
     continue;
   }
   // Seconds a size needs here with cached indexes (1M: generate, fill FlatIndex, 15 scans, 3 loads).
   const need = n >= 1_000_000 ? 90 : n >= 100_000 ? 30 : 15;
   if (DEADLINE - Date.now() < need * 1000) {
     log(`synthetic n=${n}: skipped, less than ${need} s left in BENCH_DEADLINE`);
-    results.push({ label: 'synthetic', n, dim: DIM, hnsw: { skipped: `skipped: less than ${need} s left in the bench budget` } });
-    coverage.push(`scale: ${n.toLocaleString('en')} entries skipped, less than ${need} s left in the bench budget.`);
+    skip(n, `less than ${need} s left in the bench budget`, `skipped: less than ${need} s left in the bench budget`);
     continue;
   }
   log(`synthetic n=${n} dim=${DIM}: generating`);
@@ -402,7 +433,7 @@ function whyM(): string[] {
 function report(rs: Array<Record<string, any>>, real: Array<Record<string, any>>, wall: number): void {
   const m = machine();
   const flatRows = rs.filter((r) => r.flat).map((r) => ({
-    N: r.n, queries: r.flat.queries, 'p50 ms': r.flat.p50, 'p99 ms': r.flat.p99,
+    N: r.carried ? `${r.n} (carried over)` : r.n, queries: r.flat.queries, 'p50 ms': r.flat.p50, 'p99 ms': r.flat.p99,
     'B/entry': Math.round(r.flat.bytesPerEntry), 'vector B': r.flat.payloadBytesPerEntry, 'slots allocated': r.flat.capacity,
   }));
   const hnswRows = rs.flatMap((r) => (r.hnsw.skipped
@@ -411,7 +442,7 @@ function report(rs: Array<Record<string, any>>, real: Array<Record<string, any>>
       N: r.n, ef_search: efLabel(e), 'p50 ms': e.p50, 'p99 ms': e.p99,
       'recall@1 near-dup': e.recallNear, 'recall@1 novel': e.recallNovel, 'self-found': e.selfFound,
       'RSS B/entry': Math.round(r.hnsw.bytesPerEntry),
-      build: `${r.hnsw.build.seconds.toFixed(0)} s, ${(r.n / r.hnsw.build.seconds).toFixed(0)}/s${r.hnsw.cached ? ` (cached, built ${r.hnsw.build.date.slice(0, 16)} at load ${r.hnsw.build.loadavg.split(' ')[0]})` : ''}`,
+      build: `${r.hnsw.build.seconds.toFixed(0)} s, ${(r.n / r.hnsw.build.seconds).toFixed(0)}/s${r.hnsw.cached ? ` (cached, built ${r.hnsw.build.date.slice(0, 16)} at load ${r.hnsw.build.loadavg.split(' ')[0]})` : ''}${r.carried ? `; **carried over** from the run of ${String(r.carried.from).slice(0, 16)}` : ''}`,
     }))));
   const realRows = real.filter((r) => !r.hnsw.skipped).map((r) => {
     const e = r.hnsw.bySearchEf[0];
@@ -422,6 +453,7 @@ function report(rs: Array<Record<string, any>>, real: Array<Record<string, any>>
   const verdicts: string[] = [];
   if (!at || at.hnsw.skipped) verdicts.push('- **Not measured in this run**: no 1M HNSW index (see the table).');
   else {
+    if (at.carried) verdicts.push(`- **Carried over**: this run did not measure 1M (${at.carried.why}); these are the figures of the run of ${String(at.carried.from).slice(0, 16)}, on the same graph.`);
     for (const e of at.hnsw.bySearchEf) {
       const p99 = e.p99 <= TARGET.p99Ms ? `p99 ${e.p99.toFixed(2)} ms meets ≤ ${TARGET.p99Ms} ms` : `p99 ${e.p99.toFixed(2)} ms **misses** ≤ ${TARGET.p99Ms} ms by ${(e.p99 - TARGET.p99Ms).toFixed(2)} ms`;
       const rec = (x: number, what: string) => (x >= TARGET.recall ? `${what} ${x.toFixed(3)} meets` : `${what} ${x.toFixed(3)} **misses** by ${(TARGET.recall - x).toFixed(3)}`);

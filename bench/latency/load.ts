@@ -43,6 +43,10 @@ export interface LoadResult {
   bodiesUsed: number;
   bodiesAvailable: number;
   warmupRequests: number;
+  /** the load generator's own CPU time over the whole run (user + system), ms */
+  cpuMs: number;
+  /** filled in by run.ts: CPU µs each serving process (and the load generator) used per response, warm-up included */
+  cpuUsPerResponse?: Record<string, number>;
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec;
@@ -138,6 +142,10 @@ const out: LoadResult = {
   bodiesUsed: next - startIndex,
   bodiesAvailable: bodies.length,
   warmupRequests,
+  cpuMs: (() => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  })(),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

@@ -44,6 +44,9 @@ const cfg = {
   pairs: o.quick ? 200 : Number(o.pairs),
 };
 const AUTH = { authorization: 'Bearer sk-bench-latency' };
+/** paired rounds of direct, pass-through, exact hits and Portkey, and the measured seconds of each run in them */
+const PAIRED_ROUNDS = 3;
+const PAIRED_SECONDS = 4;
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[latency +${((Date.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 const load1 = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -84,11 +87,42 @@ function specFile(spec: unknown): string {
   return path;
 }
 
-async function load(url: string, bodies: string[], headers: Record<string, string> = {}): Promise<LoadResult> {
-  const spec: LoadSpec = { url, headers: { ...AUTH, ...headers }, bodies, ...cfg, countHeaders: ['x-cache-status', 'x-cache-match'] };
-  const file = specFile(spec);
+/** CPU time (user + system) a process has used so far, in ms, from /proc; undefined where there is no /proc. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
   try {
-    return await runScript<LoadResult>('bench/latency/load.ts', [file], (cfg.duration + cfg.warmup + 60) * 1000);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return ((fields[11]! + fields[12]!) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on Linux everywhere this runs. */
+const CLOCK_TICKS = 100;
+
+type Parties = Record<string, Child<unknown> | undefined>;
+
+/**
+ * One autocannon run. `parties` are the processes serving it (the proxy, the upstream): the CPU time each used per
+ * response is recorded beside the load generator's own, a figure that other work on a shared machine hardly moves,
+ * where req/s moves with it.
+ */
+async function load(url: string, bodies: string[], headers: Record<string, string> = {}, parties: Parties = {}, timing: { duration?: number; warmup?: number } = {}): Promise<LoadResult> {
+  const spec: LoadSpec = { url, headers: { ...AUTH, ...headers }, bodies, ...cfg, ...timing, countHeaders: ['x-cache-status', 'x-cache-match'] };
+  const file = specFile(spec);
+  const before = Object.fromEntries(Object.entries(parties).map(([name, c]) => [name, processCpuMs(c?.proc.pid)]));
+  try {
+    const r = await runScript<LoadResult>('bench/latency/load.ts', [file], (spec.duration + spec.warmup + 60) * 1000);
+    const responses = r.warmupRequests + r.requests + r.non2xx;
+    const cpuUsPerResponse: Record<string, number> = {};
+    for (const [name, c] of Object.entries(parties)) {
+      const a = before[name];
+      const b = processCpuMs(c?.proc.pid);
+      if (a !== undefined && b !== undefined && responses > 0) cpuUsPerResponse[name] = ((b - a) * 1000) / responses;
+    }
+    if (responses > 0) cpuUsPerResponse['load generator'] = (r.cpuMs * 1000) / responses;
+    return { ...r, cpuUsPerResponse };
   } finally {
     rmSync(file, { force: true });
   }
@@ -166,21 +200,23 @@ try {
   const upstreamBodies = shared.map((q) => chatBody(q));
 
   // 1. The upstream on its own.
-  scenario('direct', 'direct upstream (fake, 0 ms)', await load(`${U}/chat/completions`, upstreamBodies));
+  scenario('direct', 'direct upstream (fake, 0 ms)', await load(`${U}/chat/completions`, upstreamBodies, {}, { upstream }));
 
   // 2. Reprise with caching off.
   const pt = await startReprise(U, false);
   children.push(pt);
-  scenario('passthrough', 'Reprise pass-through (cache off)', await load(`${pt.info.url}/chat/completions`, upstreamBodies));
+  scenario('passthrough', 'Reprise pass-through (cache off)', await load(`${pt.info.url}/chat/completions`, upstreamBodies, {}, { proxy: pt, upstream }));
 
   // 6. Portkey, forwarding the same requests to the same upstream.
+  let pk: Child<{ url: string }> | undefined;
+  const pkHeaders = { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': U };
   try {
-    const pk = await startPortkey();
+    pk = await startPortkey();
     children.push(pk);
-    const headers = { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': U };
+    const headers = pkHeaders;
     const probe = await post(`${pk.info.url}/chat/completions`, upstreamBodies[0]!, headers);
     if (probe.status !== 200 || !probe.body.includes('chatcmpl-bench')) throw new Error(`Portkey probe: ${probe.status} ${probe.body.slice(0, 300)}`);
-    scenario('portkey', 'Portkey gateway pass-through', await load(`${pk.info.url}/chat/completions`, upstreamBodies, headers));
+    scenario('portkey', 'Portkey gateway pass-through', await load(`${pk.info.url}/chat/completions`, upstreamBodies, headers, { proxy: pk, upstream }));
     // Streaming is not part of the comparison, but whether it works through the gateway here is worth knowing.
     const streamed = await post(`${pk.info.url}/chat/completions`, chatBody(shared[0]!, true), headers);
     data.notes.push(
@@ -189,8 +225,8 @@ try {
         : `Portkey gateway: measured on non-streaming requests only; a streaming request through it fails here (${streamed.status} ${streamed.body.slice(0, 120)}; ` +
             'the gateway logs "TypeError: immutable": it appends headers to a Response whose headers the hoisted @hono/node-server 1.19 made immutable).',
     );
-    await pk.stop();
   } catch (err) {
+    pk = undefined;
     scenario('portkey', 'Portkey gateway pass-through', undefined, { error: String(err).slice(0, 600) });
   }
 
@@ -198,7 +234,7 @@ try {
   const c = await startReprise(U, true, o.profile);
   children.push(c);
   const R = `${c.info.url}/chat/completions`;
-  scenario('miss', 'Reprise miss (distinct questions)', await load(R, missSet.map((q) => chatBody(q))));
+  scenario('miss', 'Reprise miss (distinct questions)', await load(R, missSet.map((q) => chatBody(q)), {}, { proxy: c, upstream }));
 
   // 4. Exact hits: the first questions the miss run sent are stored by now; ask them again. The check stores any
   // that were still in flight when the miss run ended.
@@ -206,7 +242,8 @@ try {
   data.notes.push(`exact set: the first ${exactSet.length} questions of the miss run; asking them again before the exact-hit run gave ${pct(count(exactCheck.map((r) => `${r.cache}${r.match ? `/${r.match}` : ''}`)))}.`);
   // A question that hit another semantically in the miss run was not stored under its own text: leave it out.
   const exact = exactSet.filter((_, i) => exactCheck[i]!.match !== 'semantic');
-  scenario('exact', 'Reprise exact hits', await load(R, exact.map((q) => chatBody(q))));
+  const exactBodies = exact.map((q) => chatBody(q));
+  scenario('exact', 'Reprise exact hits', await load(R, exactBodies, {}, { proxy: c, upstream }));
 
   // 5. Semantic hits: store every `a`, then keep the pairs whose `b` really hits semantically. The probe sends
   // x-cache-ttl: 0 so that a `b` that misses is not stored (it would turn its later variants into exact hits).
@@ -243,6 +280,8 @@ try {
       { name: 'Reprise exact hit', url: R, headers: AUTH, bodies: exact.map((q) => chatBody(q)) },
     ],
   });
+  const embedLog = async () => (await (await fetch(`${c.info.control}/embed-log`)).json()) as number[];
+  await embedLog(); // cleared: from here on it holds the semantic hits' own embeddings, one per request, in order
   const seqSemantic = await sequential({
     warmup: 10,
     rounds: cfg.rounds,
@@ -254,12 +293,36 @@ try {
   });
   const seq = { targets: { ...seqFast.targets, ...seqSemantic.targets } };
   data.embedMs = summarize(seq.targets['one embedding (in the Reprise process)']!.total);
+  // The embedding each semantic hit paid itself (its request's own embed call), and the rest of its latency.
+  const own = (await embedLog()).slice(10);
+  const semTotals = seq.targets['Reprise semantic hit (fresh embedding)']!.total;
+  if (own.length === semTotals.length && own.length > 0) {
+    data.ownEmbedMs = summarize(own);
+    data.semanticRestMs = summarize(semTotals.map((t, i) => t - own[i]!));
+  } else log(`embed log has ${own.length} calls for ${semTotals.length} semantic hits: no split`);
   data.unloaded = seq;
 
   // Under load: every request a never-seen variant (so each pays one model call), then the plain b texts, whose
   // embeddings are memoised by now.
-  scenario('semantic', 'Reprise semantic hits (fresh embedding each)', await load(R, Array.from({ length: Math.min(40_000, 21_000 * bs.length) }, (_, i) => fresh(i, 2))));
-  scenario('semantic-memo', 'Reprise semantic hits (memoised embedding)', await load(R, bs.map((b) => chatBody(b))));
+  scenario('semantic', 'Reprise semantic hits (fresh embedding each)', await load(R, Array.from({ length: Math.min(40_000, 21_000 * bs.length) }, (_, i) => fresh(i, 2)), {}, { proxy: c, upstream }));
+  scenario('semantic-memo', 'Reprise semantic hits (memoised embedding)', await load(R, bs.map((b) => chatBody(b)), {}, { proxy: c, upstream }));
+
+  // Paired rounds for the two throughput ratios. The runs above measure each scenario once, a minute or more apart,
+  // and on a shared machine the load from elsewhere drifts in between (the same code has measured exact hits at 43%
+  // and at 75% of direct). Here direct, pass-through, exact hits and Portkey run back to back, round after round,
+  // and each ratio is taken within its round; the targets use the median round.
+  const roundsOf = o.quick ? 1 : PAIRED_ROUNDS;
+  const short = { duration: o.quick ? 2 : PAIRED_SECONDS, warmup: 1 };
+  data.paired = [];
+  for (let i = 0; i < roundsOf; i++) {
+    const round: Record<string, LoadResult> = {};
+    round.direct = await load(`${U}/chat/completions`, upstreamBodies, {}, { upstream }, short);
+    round.passthrough = await load(`${pt.info.url}/chat/completions`, upstreamBodies, {}, { proxy: pt, upstream }, short);
+    round.exact = await load(R, exactBodies, {}, { proxy: c, upstream }, short);
+    if (pk) round.portkey = await load(`${pk.info.url}/chat/completions`, upstreamBodies, pkHeaders, { proxy: pk, upstream }, short);
+    data.paired.push(Object.fromEntries(Object.entries(round).map(([k, r]) => [k, { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, cpuUsPerResponse: r.cpuUsPerResponse ?? {}, errors: r.errors + r.non2xx }])));
+    log(`paired round ${i + 1}: ${Object.entries(round).map(([k, r]) => `${k} ${f(r.rps, 0)}`).join(', ')} req/s`);
+  }
 
   // Streaming time to first byte, one request at a time, round-robin. The miss runs in its own rotation: its
   // embedding keeps a core busy for tens of ms, which would slow whichever fast path came next.

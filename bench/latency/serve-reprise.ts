@@ -8,6 +8,7 @@
  * The control port answers `POST /time-embed` with a JSON array of texts: it embeds them one at a time through the
  * embedder Reprise itself uses (memo → micro-batcher → model) and returns the milliseconds each took. That is "one
  * embedding" as a request on the semantic path pays it, measured in the same process, in the same state.
+ * `GET /embed-log` returns (and clears) how long each embed call made by the app itself took, in order.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,18 +31,43 @@ const embedder = await running.ready;
 // A few calls so that the model's first-call costs (kernel compilation, allocation) are not measured later.
 for (let i = 0; i < 5; i++) await embedder.embed([`warm-up sentence number ${i} for the embedding model`]);
 
+// Every embed call the app makes is timed too (not the control port's own), so that a run can split a semantic
+// hit's latency into the embedding that very request paid and everything else: GET /embed-log returns and clears it.
+let requestEmbeds: number[] = [];
+let controlEmbedding = false;
+const embed = embedder.embed.bind(embedder);
+embedder.embed = async (texts: string[]) => {
+  if (controlEmbedding) return embed(texts);
+  const start = performance.now();
+  try {
+    return await embed(texts);
+  } finally {
+    requestEmbeds.push(performance.now() - start);
+  }
+};
+
 const control = createServer((req, res) => {
   let body = '';
   req.on('data', (d: Buffer) => (body += d.toString('utf8')));
   req.on('end', async () => {
     try {
+      if (req.url === '/embed-log') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(requestEmbeds));
+        requestEmbeds = [];
+        return;
+      }
       if (req.url !== '/time-embed') throw new Error(`unknown control route ${req.url}`);
       const texts = JSON.parse(body) as string[];
       const ms: number[] = [];
-      for (const t of texts) {
-        const start = performance.now();
-        await embedder.embed([t]);
-        ms.push(performance.now() - start);
+      controlEmbedding = true;
+      try {
+        for (const t of texts) {
+          const start = performance.now();
+          await embedder.embed([t]);
+          ms.push(performance.now() - start);
+        }
+      } finally {
+        controlEmbedding = false;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ embedder: embedder.id, ms }));
     } catch (err) {
