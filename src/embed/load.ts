@@ -7,7 +7,7 @@ import { BatchingEmbedder } from './batcher.js';
 import { MemoEmbedder } from './memo.js';
 import { loadTransformers } from './transformers.js';
 import type { Embedder } from './types.js';
-import { loadUseLite } from './use-lite.js';
+import { loadUseLiteThread } from './use-lite-thread.js';
 
 /** `--embed-model bundled` skips transformers.js and uses the offline model directly. */
 export const BUNDLED = 'bundled';
@@ -20,8 +20,9 @@ export interface LoadOptions {
 
 export async function loadEmbedder({ model, cacheDir, logger }: LoadOptions): Promise<Embedder> {
   let base: Embedder;
+  // USE-lite runs in a worker thread, so that its embeddings do not stall the server's thread (use-lite-thread.ts).
   if (model === BUNDLED) {
-    base = await loadUseLite();
+    base = await loadUseLiteThread();
   } else {
     try {
       base = await loadTransformers({ model, cacheDir });
@@ -30,7 +31,7 @@ export async function loadEmbedder({ model, cacheDir, logger }: LoadOptions): Pr
         { model, err: err instanceof Error ? err.message : String(err) },
         'embedding model could not be loaded; falling back to the bundled offline model (USE-lite)',
       );
-      base = await loadUseLite();
+      base = await loadUseLiteThread();
     }
   }
   logger.info({ embedder: base.id, dim: base.dim, threshold: base.defaultThreshold }, 'embedder ready');

@@ -7,6 +7,8 @@ import { normalise } from './types.js';
 
 /** Cosine threshold for USE-lite, chosen on qqp-dev (bench/quality/threshold.ts; README "Thresholds"). */
 export const USE_LITE_THRESHOLD = 0.91;
+/** Part of every cache scope: the same model, whichever thread runs it (embed/use-lite-thread.ts), keeps this id. */
+export const USE_LITE_ID = 'bundled/use-lite@1';
 
 export async function loadUseLite(): Promise<Embedder> {
   const [{ initModel }, { modelSource }] = await Promise.all([
@@ -15,7 +17,7 @@ export async function loadUseLite(): Promise<Embedder> {
   ]);
   const model = await initModel(modelSource);
   return {
-    id: 'bundled/use-lite@1',
+    id: USE_LITE_ID,
     dim: 512,
     defaultThreshold: USE_LITE_THRESHOLD,
     async embed(texts: string[]): Promise<Float32Array[]> {

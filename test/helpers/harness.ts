@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import OpenAI from 'openai';
 import { parseConfig } from '../../src/config.js';
 import type { Embedder } from '../../src/embed/types.js';
-import { loadUseLite } from '../../src/embed/use-lite.js';
+import { loadUseLiteThread } from '../../src/embed/use-lite-thread.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { silentLogger } from '../../src/observe/logger.js';
@@ -12,9 +12,9 @@ import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
 
 let useLite: Promise<Embedder> | undefined;
-/** The bundled model, loaded once per test file, wrapped as production wraps it. */
+/** The bundled model in its worker thread, loaded once per test file, wrapped as production wraps it. */
 export function bundledEmbedder(): Promise<Embedder> {
-  useLite ??= loadUseLite().then((e) => new MemoEmbedder(new BatchingEmbedder(e)));
+  useLite ??= loadUseLiteThread().then((e) => new MemoEmbedder(new BatchingEmbedder(e, 4)));
   return useLite;
 }
 

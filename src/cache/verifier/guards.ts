@@ -160,6 +160,11 @@ export function failedGuard(query: string, candidate: string): Guard | undefined
   return undefined;
 }
 
+/** Work out a text's facts now, so that failedGuard() finds them remembered. */
+export function prepareGuards(text: string): void {
+  factsOf(text);
+}
+
 /** What the guards look at in one text, worked out once per text. */
 interface Facts {
   text: string;
