@@ -85,7 +85,7 @@ function pairedSection(d: LatencyData): string[] {
   return [
     '## Paired rounds (the throughput ratios)',
     '',
-    `Direct, pass-through, exact hits and Portkey back to back, ${d.paired.length} rounds of ${d.config.connections} connections, 1 s warm-up + a few seconds each; each ratio is taken within its round, so drift in what else the machine runs falls on both sides of it. The targets above use the median round.`,
+    `Direct, pass-through, exact hits and Portkey back to back, ${d.paired.length} round${d.paired.length === 1 ? "" : "s"} of ${d.config.connections} connections, 1 s warm-up + a few seconds each; each ratio is taken within its round, so drift in what else the machine runs falls on both sides of it. The targets above use the median round.`,
     '',
     table(rows),
     '',
@@ -103,7 +103,7 @@ function cpuSection(d: LatencyData): string[] {
   return [
     '## CPU per response',
     '',
-    'CPU time (user + system, from /proc) each process used per response over the whole run, warm-up included. Unlike req/s, it hardly depends on what else the machine runs, so it compares the proxies\' own cost even on a busy machine. The load generator and the upstream take their share of the 2 cores in every scenario: that is why a proxy that costs a fraction of another\'s CPU does not get the same multiple in req/s.',
+    'CPU time (user + system, from /proc) each process used per response over the whole run, warm-up included. It moves less than req/s with what else the machine runs, though contention still raises it (the same code has measured 95 and 174 µs for a pass-through in one run\'s paired rounds). The load generator and the upstream take their share of the 2 cores in every scenario: that is why a proxy that costs a fraction of another\'s CPU does not get the same multiple in req/s.',
     '',
     table(rows),
     '',
@@ -163,7 +163,7 @@ function targets(d: LatencyData): Target[] {
   if (exactRatios.length || (direct && exact)) {
     const r = exactRatios.length ? median(exactRatios) : long(exact, direct);
     const how = exactRatios.length
-      ? `${f(100 * r, 1)}%: median of ${exactRatios.length} paired rounds (${exactRatios.map((x) => `${f(100 * x, 0)}%`).join(', ')}); the long run: ${f(100 * long(exact, direct), 1)}% (${exact?.rps.toFixed(0)} vs ${direct?.rps.toFixed(0)} req/s)`
+      ? `${f(100 * r, 1)}%: median of ${exactRatios.length} paired round${exactRatios.length === 1 ? "" : "s"} (${exactRatios.map((x) => `${f(100 * x, 0)}%`).join(', ')}); the long run: ${f(100 * long(exact, direct), 1)}% (${exact?.rps.toFixed(0)} vs ${direct?.rps.toFixed(0)} req/s)`
       : `${f(100 * r, 1)}% (${exact!.rps.toFixed(0)} vs ${direct!.rps.toFixed(0)} req/s)`;
     out.push({
       target: 'exact hits vs direct upstream (req/s)',
@@ -176,7 +176,7 @@ function targets(d: LatencyData): Target[] {
   if (ptRatios.length || (pt && pk)) {
     const r = ptRatios.length ? median(ptRatios) : long(pt, pk);
     const how = ptRatios.length
-      ? `${f(r, 2)}×: median of ${ptRatios.length} paired rounds (${ptRatios.map((x) => `${f(x, 1)}×`).join(', ')}); the long run: ${f(long(pt, pk), 2)}× (${pt?.rps.toFixed(0)} vs ${pk?.rps.toFixed(0)} req/s)`
+      ? `${f(r, 2)}×: median of ${ptRatios.length} paired round${ptRatios.length === 1 ? "" : "s"} (${ptRatios.map((x) => `${f(x, 1)}×`).join(', ')}); the long run: ${f(long(pt, pk), 2)}× (${pt?.rps.toFixed(0)} vs ${pk?.rps.toFixed(0)} req/s)`
       : `${f(r, 2)}× (${pt!.rps.toFixed(0)} vs ${pk!.rps.toFixed(0)} req/s)`;
     const cpu = cpuRatio(pt, pk);
     const pkPaired = (d.paired ?? []).map((x) => x.portkey?.rps).filter((x): x is number => x !== undefined);

@@ -7,7 +7,8 @@
  * Every party runs in its own process: the fake upstream (bench/latency/upstream.ts), each Reprise
  * (serve-reprise.ts), the Portkey gateway, and the load generator (load.ts, autocannon) or the sequential client
  * (sequential.ts). This process only orchestrates, warms caches and writes bench/results/latency.{json,md,svg}.
- * `--profile` runs the caching Reprise under `node --cpu-prof` (profiles in bench/.cache/prof/).
+ * `--profile` runs both Reprise processes (pass-through and caching) under `node --cpu-prof` (profiles in
+ * bench/.cache/prof/).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -203,7 +204,7 @@ try {
   scenario('direct', 'direct upstream (fake, 0 ms)', await load(`${U}/chat/completions`, upstreamBodies, {}, { upstream }));
 
   // 2. Reprise with caching off.
-  const pt = await startReprise(U, false);
+  const pt = await startReprise(U, false, o.profile);
   children.push(pt);
   scenario('passthrough', 'Reprise pass-through (cache off)', await load(`${pt.info.url}/chat/completions`, upstreamBodies, {}, { proxy: pt, upstream }));
 
