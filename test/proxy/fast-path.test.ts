@@ -58,13 +58,13 @@ class FlakyStore extends MemoryStore {
   }
 }
 
-describe('exact hits on the fast path (cache on)', () => {
-  let h: Harness;
-  /** the same Reprise with the fast path off, on the same store, clock and upstream */
-  let twin: Running;
-  const store = new FlakyStore({ now: () => h.clock.now() });
-  const hits = () => h.reprise.fastPath.hits;
-
+/**
+ * A harness (fast path on) and a twin Reprise with the fast path off on the same store, clock and upstream, for
+ * the tests of a describe block; the upstream's record and the store are reset before each test.
+ */
+function useTwin(store: FlakyStore, started: (s: { h: Harness; twin: Running }) => void): void {
+  let h: Harness | undefined;
+  let twin: Running | undefined;
   beforeAll(async () => {
     h = await startHarness({}, { store });
     twin = await startReprise(parseConfig({ port: '0', host: '127.0.0.1', upstream: h.up.url, 'log-level': 'silent' }, {}), {
@@ -75,16 +75,28 @@ describe('exact hits on the fast path (cache on)', () => {
       fastPath: false,
     });
     await twin.ready;
+    started({ h, twin });
   });
   afterAll(async () => {
     await twin?.close();
     await h?.close();
   });
   beforeEach(async () => {
-    h.up.reset();
+    h!.up.reset();
     store.failing = false;
+    store.searchFailing = false;
     await store.purge({});
   });
+}
+
+describe('exact hits on the fast path (cache on)', () => {
+  let h: Harness;
+  /** the same Reprise with the fast path off, on the same store, clock and upstream */
+  let twin: Running;
+  const store = new FlakyStore({ now: () => h.clock.now() });
+  const hits = () => h.reprise.fastPath.hits;
+
+  useTwin(store, (started) => ({ h, twin } = started));
 
   it('the second identical request is answered by the fast path, byte for byte as the app answers it', async () => {
     const cases: Array<[string, string]> = [
@@ -270,27 +282,7 @@ describe('semantic hits on the fast path', () => {
   const STORED = 'How do I reset my password?';
   const REWORDED = 'How can I reset my password?';
 
-  beforeAll(async () => {
-    h = await startHarness({}, { store });
-    twin = await startReprise(parseConfig({ port: '0', host: '127.0.0.1', upstream: h.up.url, 'log-level': 'silent' }, {}), {
-      embedder: bundledEmbedder(),
-      logger: silentLogger,
-      now: h.clock.now,
-      store,
-      fastPath: false,
-    });
-    await twin.ready;
-  });
-  afterAll(async () => {
-    await twin?.close();
-    await h?.close();
-  });
-  beforeEach(async () => {
-    h.up.reset();
-    store.failing = false;
-    store.searchFailing = false;
-    await store.purge({});
-  });
+  useTwin(store, (started) => ({ h, twin } = started));
 
   it('a reworded question is served by the fast path, byte for byte as the app serves it', async () => {
     const forms: Array<Record<string, unknown>> = [{}, { stream: true }, { stream: true, stream_options: { include_usage: true } }];
