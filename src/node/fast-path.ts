@@ -181,6 +181,14 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
 
   /** The app handles the request, reading the body from `rawBody` (@hono/node-server's hook for a read body). */
   function handOver(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    if (res.destroyed || req.socket.destroyed) {
+      // The client went away while the fast path worked on its request (an embedding, a judge call). The adapter
+      // aborts a request when its socket closes, but that has happened already: handed over now, it would go
+      // upstream with no one to abort it, and as the leader of its single-flight it would hold up every identical
+      // request behind an answer that can never be written. Nobody is left to answer; the app logs such a one 499.
+      logger.info({ method: req.method, path: req.url, status: 499, cache: undefined, reason: undefined, match: undefined }, 'request');
+      return;
+    }
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
     void deps.appWithBody(req, res);
   }

@@ -11,6 +11,7 @@ import type OpenAI from 'openai';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise, type Running } from '../../src/server.js';
+import type { Embedder } from '../../src/embed/types.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 import { ask, bundledEmbedder, chat, FakeClock, startHarness, type Harness } from '../helpers/harness.js';
@@ -305,8 +306,10 @@ describe('semantic hits on the fast path', () => {
     const c = h.client();
     await chat(c, ask(STORED));
     const before = h.reprise.metrics.snapshot();
+    const fast = semanticHits();
     const hit = await chat(c, ask(REWORDED));
     expect(hit.headers.get('x-cache-match')).toBe('semantic');
+    expect(semanticHits()).toBe(fast + 1);
     const after = h.reprise.metrics.snapshot();
     expect(after.requests.HIT - before.requests.HIT).toBe(1);
     expect(after.hits.semantic - before.hits.semantic).toBe(1);
@@ -572,6 +575,37 @@ describe('forwarding on the fast path (cache off, and other /v1/ routes)', () =>
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('a client that goes away while the fast path looks its request up', () => {
+  let h: Harness;
+  /** the bundled model, 300 ms slower per call: time for the client to leave mid-lookup */
+  let slow: Embedder;
+  beforeAll(async () => {
+    const inner = await bundledEmbedder();
+    slow = { id: inner.id, dim: inner.dim, defaultThreshold: inner.defaultThreshold, embed: async (t) => (await new Promise((r) => setTimeout(r, 300)), inner.embed(t)) };
+    h = await startHarness({}, { embedder: slow });
+  });
+  afterAll(() => h?.close());
+
+  it('is not sent upstream, and an identical request after it is answered normally', async () => {
+    const body = chatBody('Name three rivers in Poland, slowly.', { stream: true });
+    const { hostname, port } = new URL(h.reprise.url);
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => {});
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk-test-a\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.up.count()).toBe(0);
+
+    // Had the first gone upstream unaborted, it would lead the key's single-flight and this one would wait on it.
+    const again = await exchange(h.reprise.url, 'POST', '/v1/chat/completions', AUTH, body);
+    expect(again).toMatch(/^HTTP\/1\.1 200 /);
+    expect(again).toContain('x-cache-status: MISS');
+    expect(again).toContain('data: [DONE]');
+    expect(h.up.count()).toBe(1);
   });
 });
 
