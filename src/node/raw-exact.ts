@@ -107,9 +107,10 @@ export class RawExact {
    */
   writeHit(res: ServerResponse, path: string, known: Learned, entry: Entry, start: number, match: 'exact' | 'semantic' = 'exact', score = 1): void {
     const { metrics, logger, now } = this.deps;
-    metrics.request('HIT');
-    metrics.hit(match, known.endpoint === 'embeddings' ? 0 : usageTokens(entry.response as Completion));
     const similarity = score.toFixed(4);
+    // Everything that can fail is worked out before the first byte goes out: until then, the app can still answer.
+    const body = this.body(entry, known.sse ? (known.includeUsage ? 'sseUsage' : 'sse') : 'json');
+    const tokens = known.endpoint === 'embeddings' ? 0 : usageTokens(entry.response as Completion);
     // Headers as cache/respond.ts hitResponse has them once @hono/node-server writes them: names in the sorted
     // order of a Headers object, and Content-Length spelled as the adapter spells it.
     const age = String(Math.max(0, Math.floor((now() - entry.createdAt) / 1000)));
@@ -123,9 +124,7 @@ export class RawExact {
         'x-cache-similarity': similarity,
         'x-cache-status': 'HIT',
       });
-      res.end(this.body(entry, known.includeUsage ? 'sseUsage' : 'sse'));
     } else {
-      const body = this.body(entry, 'json');
       res.writeHead(200, {
         age,
         'content-type': 'application/json',
@@ -135,8 +134,10 @@ export class RawExact {
         'x-cache-status': 'HIT',
         'Content-Length': body.length,
       });
-      res.end(body);
     }
+    res.end(body);
+    metrics.request('HIT');
+    metrics.hit(match, tokens);
     // The line observe/request-log.ts writes for every request.
     logger.info({ method: 'POST', path, status: 200, cache: 'HIT', reason: undefined, match, ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
   }
