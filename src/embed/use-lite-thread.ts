@@ -61,6 +61,8 @@ class UseLiteThread implements ThreadEmbedder {
   private worker: Worker | undefined;
   private ready: Promise<Worker> | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** fail the current worker's start and calls, and forget it */
+  private stop: ((err: Error) => void) | undefined;
   private nextId = 1;
 
   start(): Promise<Worker> {
@@ -75,7 +77,12 @@ class UseLiteThread implements ThreadEmbedder {
       worker.unref();
       worker.on('message', (m: Reply) => {
         if ('ready' in m) return resolve(worker);
-        if ('fatal' in m) return reject(new Error(`USE-lite worker failed to load: ${m.fatal}`));
+        if ('fatal' in m) {
+          // Forgotten, so that the next call tries a new worker rather than this failed start forever.
+          gone(new Error(`USE-lite worker failed to load: ${m.fatal}`));
+          void worker.terminate();
+          return;
+        }
         const p = this.pending.get(m.id);
         if (!p) return;
         this.settled(m.id);
@@ -93,6 +100,7 @@ class UseLiteThread implements ThreadEmbedder {
           p.reject(err);
         }
       };
+      this.stop = gone;
       worker.on('error', gone);
       worker.on('exit', (code) => gone(new Error(`USE-lite worker exited (${code})`)));
     });
@@ -119,12 +127,9 @@ class UseLiteThread implements ThreadEmbedder {
 
   async close(): Promise<void> {
     const worker = this.worker;
-    this.worker = undefined;
-    this.ready = undefined;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new Error('embedder closed'));
-    }
-    await worker?.terminate();
+    if (!worker) return;
+    // As if it had died: a start still loading and every call in flight fail now.
+    this.stop?.(new Error('embedder closed'));
+    await worker.terminate();
   }
 }

@@ -80,6 +80,11 @@ describe('USE-lite in a worker thread', () => {
     await new Promise((r) => setTimeout(r, 20));
     await thread.close();
     await posted;
+    // And while a new worker is still loading its model.
+    const loading = expect(thread.embed(['a call that starts a new worker'])).rejects.toThrow(/closed/);
+    await new Promise((r) => setTimeout(r, 5));
+    await thread.close();
+    await loading;
     const [v] = await thread.embed(['How do I reset my password?']);
     const [w] = await local.embed(['How do I reset my password?']);
     expect(Array.from(v!)).toEqual(Array.from(w!));
