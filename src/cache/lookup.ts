@@ -9,7 +9,7 @@ import type { CacheKey } from './key.js';
 import type { ErrorBudget } from './error-budget.js';
 import type { JudgeVerdict } from './judge.js';
 import type { CachePolicy } from './policy.js';
-import { prepareVerify, verify, type LoadedVerifier } from './verify.js';
+import { verify, type LoadedVerifier } from './verify.js';
 
 /** A candidate the error budget would not serve yet: the request goes upstream and its answer labels the pair. */
 export interface Exploration {
@@ -55,10 +55,7 @@ export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolic
 
   let vector: Float32Array;
   try {
-    const embedding = deps.embedder.embed([key.text]);
-    // The bundled model embeds in a worker thread: meanwhile this thread works out what the guards need to know.
-    prepareVerify(key.text);
-    [vector] = (await embedding) as [Float32Array];
+    [vector] = (await deps.embedder.embed([key.text])) as [Float32Array];
   } catch (error) {
     return { kind: 'fault', stage: 'embed', error };
   }

@@ -6,7 +6,7 @@
  */
 import type { Candidate } from '../store/types.js';
 import { pairFeatures } from './verifier/features.js';
-import { failedGuard, prepareGuards, type Guard } from './verifier/guards.js';
+import { failedGuard, type Guard } from './verifier/guards.js';
 import { Mlp, type MlpWeights } from './verifier/mlp.js';
 
 export type Verdict =
@@ -40,11 +40,6 @@ export function loadVerifier(model: VerifierModel): LoadedVerifier {
  */
 export function failedHardGuard(query: string, candidate: string): Guard | undefined {
   return failedGuard(query, candidate);
-}
-
-/** Work out ahead what verify() will need to know about a query, while the caller has time to spare. */
-export function prepareVerify(query: string): void {
-  prepareGuards(query);
 }
 
 export interface VerifyOptions {

@@ -2,6 +2,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Embedder } from './types.js';
 
+/** About what the memo may hold: texts (2 bytes a character) and vectors; a text of over a sixteenth is not kept. */
+const MEMO_BYTES = 64 * 1024 * 1024;
+
 export class MemoEmbedder implements Embedder {
   readonly id: string;
   readonly dim: number;
@@ -16,7 +19,8 @@ export class MemoEmbedder implements Embedder {
     this.id = inner.id;
     this.dim = inner.dim;
     this.defaultThreshold = inner.defaultThreshold;
-    this.memo = new LRUCache({ max });
+    // Bounded by bytes too: a key is the whole text, and a prompt can be a pasted document.
+    this.memo = new LRUCache({ max, maxSize: MEMO_BYTES, maxEntrySize: MEMO_BYTES / 16, sizeCalculation: (v, text) => 2 * text.length + v.byteLength + 64 });
   }
 
   async embed(texts: string[]): Promise<Float32Array[]> {

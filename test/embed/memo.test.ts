@@ -32,6 +32,18 @@ describe('MemoEmbedder', () => {
     expect(arrays(again)).toEqual([Array.from(vectorOf('hello world'))]);
   });
 
+  it('does not keep a text too long to remember (a pasted document), but still embeds it every time', async () => {
+    const inner = new CountingEmbedder();
+    const memo = new MemoEmbedder(inner);
+    const huge = `${'a long pasted document '.repeat(200_000)}end`;
+    const [v] = await memo.embed([huge]);
+    await memo.embed([huge]);
+    await memo.embed(['short']);
+    await memo.embed(['short']);
+    expect(inner.calls).toEqual([[huge], [huge], ['short']]);
+    expect(Array.from(v!)).toEqual(Array.from(vectorOf(huge)));
+  });
+
   it('embeds a text repeated within one call once, and returns it at every position', async () => {
     const inner = new CountingEmbedder();
     const memo = new MemoEmbedder(inner);

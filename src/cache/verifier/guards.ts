@@ -160,11 +160,6 @@ export function failedGuard(query: string, candidate: string): Guard | undefined
   return undefined;
 }
 
-/** Work out a text's facts now, so that failedGuard() finds them remembered. */
-export function prepareGuards(text: string): void {
-  factsOf(text);
-}
-
 /** What the guards look at in one text, worked out once per text. */
 interface Facts {
   text: string;
@@ -183,7 +178,14 @@ interface Facts {
  * Stored entries are compared with every query that lands near them, and a query with each of its candidates, so a
  * text's facts are remembered (the regexes were most of a semantic hit's verification time).
  */
-const facts = new LRUCache<string, Facts>({ max: 10_000 });
+const facts = new LRUCache<string, Facts>({
+  max: 10_000,
+  // Texts can be long (a pasted document): about 4M characters in all, each counted twice (the text and its
+  // lower-case copy), and a text over a tenth of that is worked out each time rather than kept.
+  maxSize: 8_000_000,
+  maxEntrySize: 800_000,
+  sizeCalculation: (f) => 2 * f.text.length + 64,
+});
 
 function factsOf(text: string): Facts {
   let f = facts.get(text);
