@@ -4,7 +4,7 @@
  * it), and direct batches of 64 as an upper bound. No MemoEmbedder in the path, and no sentence is embedded twice
  * within one measurement.
  *
- * Run: npx tsx bench/embed.ts [--quick]   (~75 s; --quick or BENCH_QUICK=1: ~25 s)
+ * Run: npx tsx bench/embed.ts [--quick]   (~100 s; --quick or BENCH_QUICK=1: ~35 s)
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { BatchingEmbedder } from '../src/embed/batcher.js';
 import { loadTransformers } from '../src/embed/transformers.js';
 import type { Embedder } from '../src/embed/types.js';
 import { loadUseLite } from '../src/embed/use-lite.js';
+import { loadUseLiteThread } from '../src/embed/use-lite-thread.js';
 import { makeTinyModel } from '../test/fixtures/tiny-model/make-tiny-model.js';
 import { machine, summarize, table, writeResult, writeSummary } from './lib/stats.js';
 
@@ -134,16 +135,50 @@ async function bench(name: string, load: () => Promise<Embedder>, note: string) 
 const started = performance.now();
 const tinyDir = resolve('bench/.cache/tiny-model');
 const results = [
-  await bench('USE-lite (bundled)', loadUseLite, 'Universal Sentence Encoder lite, tfjs in pure JS/WASM on the CPU: the embedder that runs offline, and the fallback.'),
+  await bench('USE-lite (bundled)', loadUseLite, 'Universal Sentence Encoder lite, tfjs in pure JS/WASM on the CPU: the embedder that runs offline, and the fallback. Measured here in the calling thread; Reprise on Node runs it in a worker thread (see "What the worker thread costs a call").'),
   await bench(
     'transformers.js, tiny test model',
     async () => loadTransformers({ model: await makeTinyModel(tinyDir), cacheDir: resolve('bench/.cache/hf') }),
     'The generated 1-layer, 32-d BERT from test/fixtures/tiny-model, q8 ONNX: this measures transformers.js pipeline overhead (tokenizer, onnxruntime session, pooling), not a real model.',
   ),
 ];
+
+/**
+ * What the worker thread costs a call: the two embedders side by side, one sentence per call, alternating which goes
+ * first, so that noise from elsewhere lands on both alike (the blocks above run minutes apart).
+ */
+async function threadCost(n: number) {
+  const [inThread, worker] = await Promise.all([loadUseLite(), loadUseLiteThread()]);
+  const next = pool();
+  for (let i = 0; i < 5; i++) await Promise.all([inThread.embed([next()]), worker.embed([next()])]);
+  const ms: { inThread: number[]; worker: number[] } = { inThread: [], worker: [] };
+  const time = async (e: Embedder, text: string) => {
+    const t = performance.now();
+    await e.embed([text]);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < n && performance.now() < stopAt; i++) {
+    const text = next();
+    // The same sentence for both, with a different last character so neither reuses anything from the other's call.
+    if (i % 2) {
+      ms.worker.push(await time(worker, `${text} `));
+      ms.inThread.push(await time(inThread, `${text}.`));
+    } else {
+      ms.inThread.push(await time(inThread, `${text}.`));
+      ms.worker.push(await time(worker, `${text} `));
+    }
+  }
+  await worker.close();
+  return { calls: ms.worker.length, inThread: summarize(ms.inThread), worker: summarize(ms.worker) };
+}
+// At most 30 s (8 s quick), and never past the bench budget.
+const deadline = Number(process.env.BENCH_DEADLINE ?? Infinity);
+const stopAt = performance.now() + Math.max(3_000, Math.min(quick ? 8_000 : 30_000, deadline - Date.now() - 5_000));
+const thread = await threadCost(quick ? 40 : 120);
+log(`worker thread: p50 ${thread.worker.p50.toFixed(1)} ms against ${thread.inThread.p50.toFixed(1)} ms in the calling thread (${thread.calls} calls each)`);
 const wall = (performance.now() - started) / 1000;
 
-writeResult('embed', { wallSeconds: wall, concurrency: CONCURRENCY, batch: BATCH, limits: { single: SINGLE, other: LIMIT }, sentencesInPool: SENTENCES.length, results });
+writeResult('embed', { wallSeconds: wall, threadCost: thread, concurrency: CONCURRENCY, batch: BATCH, limits: { single: SINGLE, other: LIMIT }, sentencesInPool: SENTENCES.length, results });
 
 const m = machine();
 const fmtRow = (r: Measured) => ({
@@ -163,6 +198,9 @@ writeSummary('embed', [
   'A request on the miss or semantic path waits for one embedding (the memo answers repeated texts without one).',
   '',
   ...results.map((r) => `- **${r.embedder}** (${r.dim}-d): ${added(r)}.`),
+  '',
+  '## What the worker thread costs a call',
+  `Reprise runs USE-lite in a worker thread on Node (src/embed/use-lite-thread.ts), so that the server thread is free while the model works. Side by side, one sentence per call, alternating which goes first (${thread.calls} calls each): p50 ${thread.worker.p50.toFixed(2)} ms in the worker against ${thread.inThread.p50.toFixed(2)} ms in the calling thread (p99 ${thread.worker.p99.toFixed(1)} against ${thread.inThread.p99.toFixed(1)} ms), ${(thread.worker.p50 - thread.inThread.p50).toFixed(2)} ms more at p50: two messages between the threads and a thread wake-up. The rows of the two blocks below ran minutes apart, so compare them only loosely.`,
   '',
   '## Does micro-batching pay?',
   ...results.map((r) => {

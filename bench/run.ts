@@ -43,7 +43,7 @@ const BENCHES: Bench[] = [
   },
   {
     name: 'embed', file: 'bench/embed.ts', what: 'embedding models: speed and size',
-    reserve: () => 35,
+    reserve: () => 55,
     notes: (r) => (r?.limits?.other?.seconds < 6 ? [`embed: short mode (${r.limits.other.seconds} s per measurement instead of 6) to fit the bench budget.`] : []),
   },
   // cold: 10k, and the 100k graph built (bench/lib/scale-cache.ts estimates it); warm: loads and lookups only
