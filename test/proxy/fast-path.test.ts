@@ -345,6 +345,20 @@ describe('semantic hits on the fast path', () => {
     expect(h.up.count()).toBe(2);
   });
 
+  it('x-cache-namespace partitions semantic hits on the fast path too', async () => {
+    const c = h.client();
+    await chat(c, ask(STORED), { 'x-cache-namespace': 'team-a' });
+    const before = semanticHits();
+    const other = await chat(c, ask(REWORDED), { 'x-cache-namespace': 'team-b' });
+    expect(other.headers.get('x-cache-status')).toBe('MISS');
+    const plain = await chat(c, ask('How can I reset my password, please?'));
+    expect(plain.headers.get('x-cache-status')).toBe('MISS');
+    const same = await chat(c, ask(REWORDED), { 'x-cache-namespace': 'team-a' });
+    expect(same.headers.get('x-cache-match')).toBe('semantic');
+    expect(semanticHits()).toBe(before + 1);
+    expect(h.up.count()).toBe(3);
+  });
+
   it('an index fault fails open as the app does, counted once', async () => {
     const c = h.client();
     await chat(c, ask(STORED));
