@@ -35,6 +35,8 @@ export interface LatencyData {
   unloaded?: SequentialResult;
   /** interleaved short runs of direct, pass-through, exact hits and Portkey, for the throughput ratios */
   paired?: Array<Record<string, PairedRun>>;
+  /** exact hits beside misses, with the model in a worker thread and in the server thread */
+  mixed?: Array<{ placement: string; hits: MixedRun; misses: MixedRun; hitsAlone: MixedRun }>;
   /** one streaming request at a time */
   ttfb?: SequentialResult;
 }
@@ -45,6 +47,13 @@ export interface PairedRun {
   p99: number;
   cpuUsPerResponse: Record<string, number>;
   errors: number;
+}
+
+export interface MixedRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
 }
 
 export interface Target {
@@ -86,6 +95,27 @@ function pairedSection(d: LatencyData): string[] {
     '## Paired rounds (the throughput ratios)',
     '',
     `Direct, pass-through, exact hits and Portkey back to back, ${d.paired.length} round${d.paired.length === 1 ? "" : "s"} of ${d.config.connections} connections, 1 s warm-up + a few seconds each; each ratio is taken within its round, so drift in what else the machine runs falls on both sides of it. The targets above use the median round.`,
+    '',
+    table(rows),
+    '',
+  ];
+}
+
+function mixedSection(d: LatencyData): string[] {
+  if (!d.mixed?.length) return [];
+  const rows = d.mixed.map((m) => ({
+    'the model runs in the': m.placement,
+    'exact hits alone p50 / p99 ms': `${f(m.hitsAlone.p50)} / ${f(m.hitsAlone.p99)}`,
+    'exact hits beside misses p50 / p99 ms': `${f(m.hits.p50)} / ${f(m.hits.p99)}`,
+    'exact hits beside misses req/s': f(m.hits.rps, 0),
+    'misses req/s': f(m.misses.rps, 1),
+    'misses p50 ms': f(m.misses.p50, 0),
+    'X-Cache-Status (hits; misses)': `${pct(m.hits.statuses)}; ${pct(m.misses.statuses)}`,
+  }));
+  return [
+    '## Exact hits while misses run (mixed load)',
+    '',
+    'Two load generators at once against one Reprise, 4 connections each: one repeats stored questions (exact hits), the other sends questions never seen, each of which needs an embedding before it goes upstream; then the exact hits again on their own. Once with the bundled model in a worker thread, as Reprise runs it, and once in the server\'s own thread, as it ran before (`serve-reprise.ts --embed-thread false`). With the model in the server thread, a hit that arrives during an embedding waits for it.',
     '',
     table(rows),
     '',
@@ -296,6 +326,7 @@ export function report(d: LatencyData): string[] {
     '',
     ...pairedSection(d),
     ...cpuSection(d),
+    ...mixedSection(d),
     '## Streaming time to first byte (one request at a time)',
     '',
     `${d.config.rounds} streaming requests per path after 20 warm-up requests, round-robin across paths, one keep-alive connection each; ` +

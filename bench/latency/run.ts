@@ -48,6 +48,8 @@ const AUTH = { authorization: 'Bearer sk-bench-latency' };
 /** paired rounds of direct, pass-through, exact hits and Portkey, and the measured seconds of each run in them */
 const PAIRED_ROUNDS = 3;
 const PAIRED_SECONDS = 4;
+/** measured seconds of each mixed-load run */
+const MIXED_SECONDS = 5;
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[latency +${((Date.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 const load1 = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -75,8 +77,8 @@ async function cpuBusy(ms: number): Promise<number> {
 }
 
 type ReprisInfo = { url: string; control: string; embedder: string };
-const startReprise = (upstream: string, cache: boolean, profile = false) =>
-  startScript<ReprisInfo>('bench/latency/serve-reprise.ts', ['--upstream', upstream, '--cache', String(cache)], {
+const startReprise = (upstream: string, cache: boolean, profile = false, embedThread = true) =>
+  startScript<ReprisInfo>('bench/latency/serve-reprise.ts', ['--upstream', upstream, '--cache', String(cache), '--embed-thread', String(embedThread)], {
     nodeFlags: profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/.cache/prof'] : [],
     timeoutMs: 120_000,
   });
@@ -109,7 +111,7 @@ type Parties = Record<string, Child<unknown> | undefined>;
  * response is recorded beside the load generator's own, a figure that other work on a shared machine hardly moves,
  * where req/s moves with it.
  */
-async function load(url: string, bodies: string[], headers: Record<string, string> = {}, parties: Parties = {}, timing: { duration?: number; warmup?: number } = {}): Promise<LoadResult> {
+async function load(url: string, bodies: string[], headers: Record<string, string> = {}, parties: Parties = {}, timing: { duration?: number; warmup?: number; connections?: number } = {}): Promise<LoadResult> {
   const spec: LoadSpec = { url, headers: { ...AUTH, ...headers }, bodies, ...cfg, ...timing, countHeaders: ['x-cache-status', 'x-cache-match'] };
   const file = specFile(spec);
   const before = Object.fromEntries(Object.entries(parties).map(([name, c]) => [name, processCpuMs(c?.proc.pid)]));
@@ -323,6 +325,28 @@ try {
     if (pk) round.portkey = await load(`${pk.info.url}/chat/completions`, upstreamBodies, pkHeaders, { proxy: pk, upstream }, short);
     data.paired.push(Object.fromEntries(Object.entries(round).map(([k, r]) => [k, { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, cpuUsPerResponse: r.cpuUsPerResponse ?? {}, errors: r.errors + r.non2xx }])));
     log(`paired round ${i + 1}: ${Object.entries(round).map(([k, r]) => `${k} ${f(r.rps, 0)}`).join(', ')} req/s`);
+  }
+
+  // Mixed load: exact hits while new questions, each needing an embedding, arrive beside them, with the model in a
+  // worker thread (as Reprise runs it) and in the server's own thread (as it ran before), so that what an embedding
+  // does to the requests around it shows. Two load generators at once, 4 connections each.
+  if (!o.quick) {
+    const local = await startReprise(U, true, false, false);
+    children.push(local);
+    data.mixed = [];
+    const fresh = shared.slice(1000, 4000);
+    for (const [i, [placement, srv]] of ([['worker thread', c], ['server thread', local]] as const).entries()) {
+      const url = `${srv.info.url}/chat/completions`;
+      if (srv === local) await pool(exact, 16, (q) => post(url, chatBody(q)));
+      const mix = { duration: MIXED_SECONDS, warmup: 1, connections: 4 };
+      const questions = fresh.slice(i * 1500, (i + 1) * 1500).map((q) => chatBody(q));
+      const [hits, misses] = await Promise.all([load(url, exactBodies, {}, { proxy: srv }, mix), load(url, questions, {}, {}, mix)]);
+      const alone = await load(url, exactBodies, {}, { proxy: srv }, mix);
+      const brief = (r: LoadResult) => ({ rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, statuses: r.headerCounts['x-cache-status'] ?? {} });
+      data.mixed.push({ placement, hits: brief(hits), misses: brief(misses), hitsAlone: brief(alone) });
+      log(`mixed, model in the ${placement}: exact hits p50 ${f(hits.latencyMs.p50)} / p99 ${f(hits.latencyMs.p99)} ms beside misses (alone: ${f(alone.latencyMs.p50)} / ${f(alone.latencyMs.p99)} ms)`);
+    }
+    await local.stop();
   }
 
   // Streaming time to first byte, one request at a time, round-robin. The miss runs in its own rotation: its

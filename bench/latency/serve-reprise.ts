@@ -1,8 +1,9 @@
 /**
  * @module bench/latency/serve-reprise: Reprise in its own process for the load tests.
  *
- * `node --import tsx bench/latency/serve-reprise.ts --upstream URL [--cache true|false]` starts Reprise with the
- * bundled USE-lite embedder (offline), waits until the embedder is loaded, and prints
+ * `node --import tsx bench/latency/serve-reprise.ts --upstream URL [--cache true|false] [--embed-thread true|false]`
+ * starts Reprise with the bundled USE-lite embedder (offline; in a worker thread unless `--embed-thread false`),
+ * waits until the embedder is loaded, and prints
  * `{"url":"http://127.0.0.1:PORT/v1","control":"http://127.0.0.1:PORT2"}`.
  *
  * The control port answers `POST /time-embed` with a JSON array of texts: it embeds them one at a time through the
@@ -16,8 +17,13 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise } from '../../src/server.js';
+import { BatchingEmbedder } from '../../src/embed/batcher.js';
+import { MemoEmbedder } from '../../src/embed/memo.js';
+import { loadUseLite } from '../../src/embed/use-lite.js';
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' }, cache: { type: 'string', default: 'true' } } });
+const { values } = parseArgs({
+  options: { upstream: { type: 'string' }, cache: { type: 'string', default: 'true' }, 'embed-thread': { type: 'string', default: 'true' } },
+});
 if (!values.upstream) throw new Error('--upstream is required');
 
 const running = await startReprise(
@@ -25,7 +31,12 @@ const running = await startReprise(
     { port: '0', host: '127.0.0.1', upstream: values.upstream, cache: values.cache, 'embed-model': 'bundled', 'log-level': 'silent' },
     {},
   ),
-  { logger: silentLogger },
+  {
+    logger: silentLogger,
+    // `--embed-thread false`: the model in the server's own thread, as before src/embed/use-lite-thread.ts, for
+    // the mixed-load comparison; wrapped as src/embed/load.ts wraps it.
+    ...(values['embed-thread'] === 'false' && { embedder: loadUseLite().then((e) => new MemoEmbedder(new BatchingEmbedder(e, 4))) }),
+  },
 );
 const embedder = await running.ready;
 // A few calls so that the model's first-call costs (kernel compilation, allocation) are not measured later.
