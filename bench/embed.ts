@@ -7,7 +7,7 @@
  * Run: npx tsx bench/embed.ts [--quick]   (~100 s; --quick or BENCH_QUICK=1: ~35 s)
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchingEmbedder } from '../src/embed/batcher.js';
 import { loadTransformers } from '../src/embed/transformers.js';
@@ -16,6 +16,7 @@ import { loadUseLite } from '../src/embed/use-lite.js';
 import { loadUseLiteThread } from '../src/embed/use-lite-thread.js';
 import { makeTinyModel } from '../test/fixtures/tiny-model/make-tiny-model.js';
 import { machine, summarize, table, writeResult, writeSummary } from './lib/stats.js';
+import { DATA_DIR } from './quality/split.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 // bench/run.ts passes BENCH_QUICK=1 for smoke tests and BENCH_DEADLINE (epoch ms); the full run needs ~75 s here.
@@ -30,7 +31,7 @@ const log = (msg: string) => process.stderr.write(`[embed] ${msg}\n`);
 // Real sentences, de-duplicated: both sides of every pair of paraphrase-easy.
 const SENTENCES = [
   ...new Set(
-    readFileSync('/work/shared/data/paraphrase-easy.jsonl', 'utf8')
+    readFileSync(join(DATA_DIR, 'paraphrase-easy.jsonl'), 'utf8')
       .split('\n')
       .filter((l) => l.trim())
       .flatMap((l) => {
@@ -220,7 +221,7 @@ writeSummary('embed', [
     '',
   ]),
   '## Notes',
-  `- Sentences: both sides of /work/shared/data/paraphrase-easy.jsonl, de-duplicated (${SENTENCES.length}), handed out in order, so no text repeats within a measurement; no MemoEmbedder is in the path.`,
+  `- Sentences: both sides of ../shared/data/paraphrase-easy.jsonl, de-duplicated (${SENTENCES.length}), handed out in order, so no text repeats within a measurement; no MemoEmbedder is in the path.`,
   `- "single, sequential": one caller, one sentence per call, on an idle embedder. "concurrent, BatchingEmbedder": N closed-loop callers each awaiting \`embed([one sentence])\` through \`BatchingEmbedder\` with its defaults (batches of up to 64, one model call at a time), as src/embed/load.ts wires it; latency is per request, queueing included. "concurrent, no batcher": the same 32 callers calling the model directly, and "maxBatch 4": the batcher capped at 4 texts per call, both for comparison. "direct batches of 64": one caller, \`embed(64 sentences)\`; latency is per call.`,
   `- Each measurement stops after ${LIMIT.sentences} sentences or ${LIMIT.seconds} s (single: ${SINGLE.sentences} or ${SINGLE.seconds} s), whichever comes first, after a warm-up.`,
   '- **all-MiniLM-L6-v2** (the default transformers.js model, 384-d) cannot be downloaded on this machine (no network), so it is not measured; the tiny model row shows only what transformers.js itself costs around a model. A real 6-layer, 384-d model costs much more per sentence; run this bench where the model is cached to measure it.',

@@ -3,9 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-
-/** ../shared/data beside the repository, or $REPRISE_DATA. */
-export const DATA_DIR = process.env.REPRISE_DATA ?? resolve(import.meta.dirname, '../../../shared/data');
+import { DATA_DIR } from '../quality/split.js';
 
 export interface Pair {
   a: string;

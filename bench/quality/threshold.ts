@@ -24,10 +24,10 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CACHE_DIR, type EmbeddingTable, dotRows, embedSentences } from "./embed-cache.js";
 import { type Nearest, nearestByDot } from "./nn.js";
-import { type Pair, loadPairs, splitQqp } from "./split.js";
+import { DATA_DIR, type Pair, loadPairs, splitQqp } from "./split.js";
 
-const QQP_FILE = "/work/shared/data/qqp-dev.jsonl";
-const EASY_FILE = "/work/shared/data/paraphrase-easy.jsonl";
+const QQP_FILE = join(DATA_DIR, "qqp-dev.jsonl");
+const EASY_FILE = join(DATA_DIR, "paraphrase-easy.jsonl");
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = resolve(HERE, "../results/threshold-use-lite.json");
 
