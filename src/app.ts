@@ -92,7 +92,6 @@ export function createCacheDeps(deps: AppDeps): CachedRouteDeps {
 export function createApp(deps: AppDeps, cachedDeps: CachedRouteDeps = createCacheDeps(deps)) {
   const { config, logger } = deps;
   const { metrics, budget } = cachedDeps;
-  const forwardDeps = { upstream: deps.upstream, upstreamUrl: config.upstream };
 
   const app = new Hono();
   app.use(requestLog(logger));
@@ -122,7 +121,7 @@ export function createApp(deps: AppDeps, cachedDeps: CachedRouteDeps = createCac
   app.post('/v1/chat/completions', cachedRoute('chat', cachedDeps));
   app.post('/v1/completions', cachedRoute('completions', cachedDeps));
   app.post('/v1/embeddings', cachedRoute('embeddings', cachedDeps));
-  app.all('/v1/*', passthroughRoute(forwardDeps));
+  app.all('/v1/*', passthroughRoute(cachedDeps));
   if (config.adminToken) app.route('/admin', adminRoutes({ token: config.adminToken, store: deps.store, logger }));
 
   app.notFound((c) => errorResponse(new NotFoundError(c.req.path)));

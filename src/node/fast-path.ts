@@ -136,15 +136,11 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
    */
   function miss(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer, raw: string): void {
     const embedder = deps.embedder();
-    let parsed: ParsedRequest;
+    const parsed = deps.find && embedder ? parsedBody(path, body) : undefined;
     let headers: Headers;
     let policy: CachePolicy;
     try {
-      if (!deps.find || !embedder) throw new Error('no fast lookup');
-      // The app reads the body as text with a Web decoder, which drops a BOM and replaces invalid bytes.
-      const text = body.toString('utf8');
-      if (text.includes('\uFFFD') || text.charCodeAt(0) === 0xfeff) throw new Error('the app decodes this body its own way');
-      parsed = parseRequest(CACHED[path]!, parseJson(text));
+      if (!parsed) throw new Error('no fast lookup for this body');
       headers = headersOf(req.rawHeaders);
       policy = readPolicy(headers, deps.ttl);
     } catch {
@@ -152,7 +148,7 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
       exact.expect(req, raw);
       return handOver(req, res, body);
     }
-    deps.find(parsed, headers, policy, embedder).then(
+    deps.find!(parsed, headers, policy, embedder!).then(
       (result) => {
         const known = exact.learn(raw, result.key, parsed);
         const found = result.found;
@@ -194,20 +190,22 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
   }
 
   /**
-   * The app validates the body before it forwards one uncached (bad input is a 400 whether or not the cache is
-   * used), then forwards the text it read. True when the body is valid and its bytes are exactly that text; an
-   * invalid body, a BOM or invalid UTF-8 goes to the app, which answers or forwards it its own way.
+   * The body as the app would parse it, when its bytes are exactly the text the app reads. The app reads the body
+   * with a Web decoder, which drops a BOM and replaces invalid bytes: such a body, or an invalid one, is undefined
+   * and goes to the app, which answers or forwards it its own way.
    */
-  function valid(path: string, body: Buffer): boolean {
+  function parsedBody(path: string, body: Buffer): ParsedRequest | undefined {
     try {
       const text = body.toString('utf8');
-      if (text.includes('\uFFFD')) return false;
-      parseRequest(CACHED[path]!, parseJson(text));
-      return true;
+      if (text.includes('\uFFFD') || text.charCodeAt(0) === 0xfeff) return undefined;
+      return parseRequest(CACHED[path]!, parseJson(text));
     } catch {
-      return false;
+      return undefined;
     }
   }
+
+  /** The app validates the body before it forwards one uncached: bad input is a 400 whether or not the cache is used. */
+  const valid = (path: string, body: Buffer) => parsedBody(path, body) !== undefined;
 
   /** Forward a cached endpoint's request without the cache, as the app's pass() does. */
   function forwardUncached(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer, reason: string): void {

@@ -16,19 +16,15 @@ import type { Embedder } from '../embed/types.js';
 import { usageTokens, type Completion } from '../openai/completion.js';
 import { parseJson, parseRequest, type Endpoint, type ParsedRequest } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
-import type { Metrics } from '../observe/metrics.js';
-import type { Entry, Store } from '../store/types.js';
+import type { Entry } from '../store/types.js';
 import { responseHeadersForClient } from '../upstream/headers.js';
 import { forward, type ForwardDeps } from './forward.js';
 
 export interface CachedRouteDeps extends ForwardDeps, FindDeps {
-  store: Store;
   /** undefined until the embedder has loaded; until then requests pass through */
   embedder: () => Embedder | undefined;
   flights: SingleFlight<Entry>;
-  metrics: Metrics;
   logger: Logger;
-  now: () => number;
   cacheEnabled: boolean;
   ttl: number;
   /** sees every key computed, with the runtime's env (the Node fast path learns raw request → key from it) */
