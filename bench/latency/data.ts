@@ -1,21 +1,12 @@
 /**
  * @module bench/latency/data: the questions the latency scenarios send, and the request bodies around them.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DATA_DIR } from '../quality/split.js';
+import { DATA_DIR, loadPairs as loadPairsFrom, type Pair } from '../quality/split.js';
 
-export interface Pair {
-  a: string;
-  b: string;
-  label: number;
-}
-
+/** A data file of ../shared/data (or $REPRISE_DATA) by name, read and checked as bench/quality reads it. */
 export function loadPairs(file: string): Pair[] {
-  return readFileSync(resolve(DATA_DIR, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Pair);
+  return loadPairsFrom(resolve(DATA_DIR, file));
 }
 
 /**

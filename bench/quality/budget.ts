@@ -16,18 +16,8 @@ import { normaliseText } from '../../src/cache/key.js';
 import { USE_LITE_THRESHOLD } from '../../src/embed/use-lite.js';
 import { table, writeResult, writeSummary } from '../lib/stats.js';
 import { loadData, replay, type Query } from './matching-path.js';
+import { rng } from '../../test/helpers/vectors.js';
 import type { Candidate } from '../../src/store/types.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const isRight = (q: Query, c: Candidate) =>
   (q.pair.label === 1 && c.entry.text === q.pair.a) || normaliseText(c.entry.text) === normaliseText(q.pair.b);
