@@ -135,20 +135,17 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
    * Without it, the app handles the request and tells the exact path the key it computes.
    */
   function miss(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer, raw: string): void {
+    const { find } = deps;
     const embedder = deps.embedder();
-    const parsed = deps.find && embedder ? parsedBody(path, body) : undefined;
-    let headers: Headers;
-    let policy: CachePolicy;
-    try {
-      if (!parsed) throw new Error('no fast lookup for this body');
-      headers = headersOf(req.rawHeaders);
-      policy = readPolicy(headers, deps.ttl);
-    } catch {
+    const parsed = find && embedder && parsedBody(path, body);
+    const headers = parsed && headersOf(req.rawHeaders);
+    const policy = headers && policyOf(headers);
+    if (!find || !embedder || !parsed || !headers || !policy) {
       // No fast lookup, or a body or header the app answers with an error of its own.
       exact.expect(req, raw);
       return handOver(req, res, body);
     }
-    deps.find!(parsed, headers, policy, embedder!).then(
+    find(parsed, headers, policy, embedder).then(
       (result) => {
         const known = exact.learn(raw, result.key, parsed);
         const found = result.found;
@@ -204,6 +201,15 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
     }
   }
 
+  /** The request's cache controls; undefined for one the app rejects (it answers 400). */
+  function policyOf(headers: Headers): CachePolicy | undefined {
+    try {
+      return readPolicy(headers, deps.ttl);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The app validates the body before it forwards one uncached: bad input is a 400 whether or not the cache is used. */
   const valid = (path: string, body: Buffer) => parsedBody(path, body) !== undefined;
 
@@ -229,14 +235,8 @@ export function createFastPath(deps: FastPathDeps): { listener: Listener; stats:
    * would build; a control it rejects, or one that uses the cache, goes to the app.
    */
   function uncached(req: IncomingMessage, res: ServerResponse, path: string, start: number, body: Buffer): void {
-    let policy: CachePolicy;
-    try {
-      if (!valid(path, body)) return handOver(req, res, body);
-      policy = readPolicy(headersOf(req.rawHeaders), deps.ttl);
-    } catch {
-      return handOver(req, res, body);
-    }
-    if (policy.read || policy.write || !policy.reason) return handOver(req, res, body);
+    const policy = valid(path, body) ? policyOf(headersOf(req.rawHeaders)) : undefined;
+    if (!policy || policy.read || policy.write || !policy.reason) return handOver(req, res, body);
     forwardUncached(req, res, path, start, body, policy.reason);
   }
 
