@@ -1,6 +1,7 @@
 /** @module test/store/hnsw-index: the usearch HNSW index: behaviour, cosine scores, and recall against exact scan. */
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { normalise } from '../../src/embed/types.js';
 import { FlatIndex } from '../../src/store/flat-index.js';
 import { expansionSearchFor, HnswIndex, hnswFactory } from '../../src/store/hnsw-index.js';
 import { axis, dot, randomUnit, rng } from '../helpers/vectors.js';
@@ -141,12 +142,8 @@ describe('HnswIndex', () => {
         const c = centres[Math.floor(rand() * topics)]!;
         const noise = randomUnit(DIM, rand);
         const s = 0.7 + 0.6 * rand();
-        return unit(Float32Array.from({ length: DIM }, (_, i) => 0.47 * shared[i]! + c[i]! + s * noise[i]!));
+        return normalise(Float32Array.from({ length: DIM }, (_, i) => 0.47 * shared[i]! + c[i]! + s * noise[i]!));
       });
-    }
-    function unit(v: Float32Array): Float32Array {
-      const norm = Math.sqrt(dot(v, v));
-      return v.map((x) => x / norm);
     }
 
     beforeAll(() => {
@@ -166,7 +163,7 @@ describe('HnswIndex', () => {
         const cos = 0.9 + 0.09 * rand();
         const noise = randomUnit(DIM, rand);
         const tan = Math.sqrt(1 / (cos * cos) - 1);
-        const query = unit(stored[key]!.map((x, i) => x + tan * noise[i]!));
+        const query = normalise(stored[key]!.map((x, i) => x + tan * noise[i]!));
         if (hnsw.search(query, 1)[0]?.key === key) found++;
       }
       expect(found / queries).toBeGreaterThanOrEqual(0.98);
