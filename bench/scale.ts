@@ -210,7 +210,7 @@ async function evaluate(w: Workload, mayBuild: boolean) {
   const { index: file, meta: metaFile } = paths;
   const cached = !args.rebuild && isCachedGraph(paths, w.dataHash);
   let build: BuildMeta;
-  let builtRss = 0;
+  let builtRss: number;
   if (n <= LIVE_MAX) {
     settle();
     const r0 = rss();
@@ -298,7 +298,10 @@ async function evaluate(w: Workload, mayBuild: boolean) {
     for (let i = 0; i < QUERIES; i++) {
       const [hits, t] = time(() => h.search(row(queries, i, dim), K));
       lat.push(t);
-      if (hits.length > 0 && isTop(i, hits[0]!.key)) kind[i] === 'near' ? near++ : novel++;
+      if (hits.length > 0 && isTop(i, hits[0]!.key)) {
+        if (kind[i] === 'near') near++;
+        else novel++;
+      }
     }
     // Can a stored vector be found at all? Search 1,000 of them by their own vector.
     let found = 0;

@@ -180,6 +180,13 @@ export const OPTIONS = {
     doc: 'fatal, error, warn, info, debug, trace or silent',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   },
+  logFormat: {
+    flag: 'log-format',
+    env: 'LOG_FORMAT',
+    default: 'auto',
+    doc: 'pretty: readable lines; json: one JSON object per line; auto: pretty on a terminal, json when piped or in a container',
+    schema: z.enum(['auto', 'json', 'pretty']),
+  },
 } as const;
 
 type Options = typeof OPTIONS;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** @module main: the `reprise` command. Flags and env → Config → server. */
 import { ConfigError, helpText, OPTIONS, parseConfig, redactedSettings } from './config.js';
-import { createLogger, startReprise } from './server.js';
+import { createLogger } from './node/logger.js';
+import { startReprise } from './server.js';
 
 const BOOLEAN_FLAGS = new Set<string>(Object.values(OPTIONS).filter((o) => o.default === 'true' || o.default === 'false').map((o) => o.flag));
 const KNOWN_FLAGS = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -13,7 +14,8 @@ export function parseFlags(argv: string[]): Record<string, string> {
     const arg = argv[i]!;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
-    let [, name, value] = m as unknown as [string, string, string | undefined];
+    const name = m[1]!;
+    let value = m[2];
     if (!KNOWN_FLAGS.has(name) && name.startsWith('no-') && BOOLEAN_FLAGS.has(name.slice(3))) {
       out[name.slice(3)] = 'false';
       continue;
@@ -44,7 +46,7 @@ async function calibrateCommand(argv: string[]): Promise<void> {
   const target = Number(take('target-precision') ?? 0.95);
   if (!file || !(target > 0 && target <= 1)) throw new ConfigError('usage: reprise calibrate --pairs FILE.jsonl [--target-precision 0.95] [--embed-model ...]');
   const config = parseConfig(parseFlags(argv), process.env);
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, config.logFormat);
   const embedder = await loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger });
   console.log(formatCalibration(await calibrate(readPairs(file), embedder, target), target));
 }
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const running = await startReprise(config, { logger });
   logger.info({ settings: redactedSettings(config), url: running.url }, 'reprise listening');
   const stop = () => {

@@ -2,7 +2,6 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { createApp, createCacheDeps, type AppDeps } from './app.js';
 import { find } from './cache/find.js';
 import type { Config } from './config.js';
@@ -10,6 +9,7 @@ import { loadEmbedder } from './embed/load.js';
 import type { Embedder } from './embed/types.js';
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
+import { createLogger } from './node/logger.js';
 import { createFastPath, type FastPathStats } from './node/fast-path.js';
 import { RawExact } from './node/raw-exact.js';
 import { hnswFactory } from './store/hnsw-index.js';
@@ -41,13 +41,8 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export function createLogger(level: string): Logger & pino.Logger {
-  // Prompts and credentials are never passed to the logger; redaction is a second line of defence.
-  return pino({ level, redact: ['authorization', 'headers.authorization', 'headers["api-key"]', 'apiKey'] });
-}
-
 export async function startReprise(config: Config, opts: StartOptions = {}): Promise<Running> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
   const metrics = new Metrics();
   const store = opts.store ?? createStore(config, logger, opts.now);
   if (store instanceof RedisStore) await store.start();

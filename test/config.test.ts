@@ -32,6 +32,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   upstreamTimeoutMs: 600000,
   upstreamConnections: 128,
   logLevel: 'info',
+  logFormat: 'auto',
 };
 
 function configError(flags: Record<string, string>, env: Record<string, string> = {}): ConfigError {

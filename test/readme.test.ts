@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OPTIONS } from '../src/config.js';
+import { quickStartCommands } from './setup/quickstart.mjs';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -13,8 +14,12 @@ describe('README', () => {
     if (o.default !== '') expect(row).toContain(`\`${o.default}\``);
   });
 
-  it('keeps the two-command quick start', () => {
-    expect(readme).toContain('npm install && npm start');
-    expect(readme).toContain('npm test');
+  it('keeps the two-command quick start, and CI runs exactly it', () => {
+    expect(quickStartCommands(readme)).toEqual(['npm install && npm start', 'npm test']);
+    const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+    expect(ci).toMatch(/^exec node test\/setup\/quickstart\.mjs$/m);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    // the test command runs the setup, the type check and the linter before the suite
+    expect(pkg.scripts.test).toBe('node test/setup/prepare.mjs && npm run typecheck && npm run lint && vitest run');
   });
 });

@@ -58,7 +58,12 @@ function train(data: Example[]): MlpWeights {
   const d = data[0]!.x.length;
   const mean = new Float64Array(d);
   const sq = new Float64Array(d);
-  for (const { x } of data) for (let i = 0; i < d; i++) (mean[i]! += x[i]!), (sq[i]! += x[i]! * x[i]!);
+  for (const { x } of data) {
+    for (let i = 0; i < d; i++) {
+      mean[i]! += x[i]!;
+      sq[i]! += x[i]! * x[i]!;
+    }
+  }
   const std = new Float64Array(d);
   for (let i = 0; i < d; i++) {
     mean[i]! /= n;

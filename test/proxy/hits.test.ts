@@ -75,7 +75,7 @@ describe('isolation: no hit across anything that can change the answer', () => {
           ],
         }),
     ],
-    ['a different API key', (c) => chat(h.client('sk-test-b'), ask(q))],
+    ['a different API key', () => chat(h.client('sk-test-b'), ask(q))],
     ['a different namespace', (c) => chat(c, ask(q), { 'x-cache-namespace': 'other-app' })],
   ];
 

@@ -152,9 +152,6 @@ beforeEach(() => {
   up.reset();
 });
 
-/** Wait until `r`'s mirror holds `n` entries; returns the ms it took. */
-const mirrorHolds = (r: Replica, n: number, timeout = 2_000) => within(timeout, () => expect(r.running.store.size()).toBe(n));
-
 describe('two replicas, one Redis', () => {
   const Q = 'What is the boiling point of water at sea level?';
   const Q_REWORDED = 'At sea level, what is the boiling point of water?';
