@@ -50,6 +50,15 @@ export interface PurgeFilter {
   model?: string;
 }
 
+/** Whether an entry with these fields is one `filter` purges: it matches every field the filter gives. */
+export function matchesPurge(filter: PurgeFilter, e: { tenant: string; namespace: string; model: string }): boolean {
+  return (
+    (filter.tenant === undefined || e.tenant === filter.tenant) &&
+    (filter.namespace === undefined || e.namespace === filter.namespace) &&
+    (filter.model === undefined || e.model === filter.model)
+  );
+}
+
 export interface Store {
   getExact(scope: string, textKey: string): Promise<Entry | undefined>;
   /** the k nearest entries of `scope`, best first */

@@ -1,0 +1,30 @@
+/** @module store/redis-commands: what the Redis store and its mirror both send: pipelines that fail as a whole, and SCAN over entry keys. */
+import type { ChainableCommander, Redis } from 'ioredis';
+import { entryKeyPattern } from './redis-codec.js';
+
+/** Thrown while Redis is not connected: the caller fails open without waiting. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+const SCAN_BATCH = 500;
+
+/** Run a pipeline and return its replies; the first failed command (a timeout, a lost connection) throws. */
+export async function execOrThrow(pipe: ChainableCommander): Promise<unknown[]> {
+  const results = await pipe.exec();
+  if (!results) throw new StoreUnavailableError('pipeline was not executed');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+/** Every entry key under `prefix`, in SCAN batches: never KEYS, which would block Redis. */
+export async function* scanEntryKeys(redis: Redis, prefix: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', entryKeyPattern(prefix), 'COUNT', SCAN_BATCH);
+    cursor = next;
+    if (keys.length > 0) yield keys;
+  } while (cursor !== '0');
+}
