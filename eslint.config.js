@@ -13,7 +13,6 @@ import tseslint from 'typescript-eslint';
 /** The files that may use Node: the entries and the adapters the entries inject. */
 export const NODE_ADAPTERS = [
   'src/main.ts',
-  'src/server.ts',
   'src/calibrate.ts',
   'src/node/**',
   'src/embed/load.ts',

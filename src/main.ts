@@ -2,7 +2,7 @@
 /** @module main: the `reprise` command. Flags and env → Config → server. */
 import { ConfigError, helpText, OPTIONS, parseConfig, redactedSettings } from './config.js';
 import { createLogger } from './node/logger.js';
-import { startReprise } from './server.js';
+import { startReprise } from './node/server.js';
 
 const BOOLEAN_FLAGS = new Set<string>(Object.values(OPTIONS).filter((o) => o.default === 'true' || o.default === 'false').map((o) => o.flag));
 const KNOWN_FLAGS = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
-import { startReprise } from '../../src/server.js';
+import { startReprise } from '../../src/node/server.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
 import { loadUseLite } from '../../src/embed/use-lite.js';

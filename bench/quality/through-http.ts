@@ -9,7 +9,7 @@ import { verify } from '../../src/cache/verify.js';
 import { verifierFor } from '../../src/cache/verifier/registry.js';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
-import { startReprise } from '../../src/server.js';
+import { startReprise } from '../../src/node/server.js';
 import { startFakeUpstream } from '../../test/fixtures/fake-upstream.js';
 import { loadData, replay, type QualityData } from './matching-path.js';
 import type { Pair } from './split.js';

@@ -5,7 +5,8 @@
  * "same" (including an error or a timeout) counts as "different": the request then goes upstream as a miss.
  */
 import { LRUCache } from 'lru-cache';
-import { requestHeadersForUpstream } from '../upstream/headers.js';
+import type { RequestHeaders } from '../http/types.js';
+import { upstreamRequestHeaders } from '../upstream/headers.js';
 import type { UpstreamFetch } from '../upstream/types.js';
 
 export type JudgeVerdict = 'same' | 'different' | 'error';
@@ -36,7 +37,7 @@ export class LlmJudge {
    * Does `candidate` ask the same as `query`? `headers` are the client's request headers: the judge call is made
    * with the caller's credentials, like the request it stands in for.
    */
-  async judge(query: string, candidate: string, headers: Headers): Promise<JudgeVerdict> {
+  async judge(query: string, candidate: string, headers: RequestHeaders): Promise<JudgeVerdict> {
     // The verdict is about the two texts and the judge model, not the caller, so it is shared across callers.
     const key = `${query}\u0000${candidate}`;
     const known = this.memo.get(key);
@@ -50,9 +51,7 @@ export class LlmJudge {
         { role: 'user', content: `Request A:\n${candidate}\n\nRequest B:\n${query}` },
       ],
     });
-    const upstreamHeaders = requestHeadersForUpstream(headers, { identityEncoding: true, dropCacheControls: true });
-    upstreamHeaders.set('content-type', 'application/json');
-    upstreamHeaders.delete('content-length');
+    const upstreamHeaders = { ...upstreamRequestHeaders(headers.list(), true), 'content-type': 'application/json' };
     try {
       const res = await this.opts.upstream({
         url: `${this.opts.upstreamUrl}/chat/completions`,

@@ -31,7 +31,7 @@ export function normaliseText(text: string): string {
   return text.normalize('NFC').trim().replace(/\s+/g, ' ');
 }
 
-export async function buildKey(req: ParsedRequest, ctx: KeyContext): Promise<CacheKey> {
+export function buildKey(req: ParsedRequest, ctx: KeyContext): CacheKey {
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = v;
 

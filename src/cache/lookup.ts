@@ -1,13 +1,14 @@
 /**
- * @module cache/lookup: exact tier first (no embedding needed), then embed → vector search in scope → verify.
- * A fault in any stage is reported, not thrown, so the caller can fail open.
+ * @module cache/lookup: the two lookups. The exact one needs no embedding (scope + text key, one store read); the
+ * semantic one embeds the query, searches its scope, and verifies the candidates. A fault in any stage is reported,
+ * not thrown, so the caller can fail open.
  */
 import type { Embedder } from '../embed/types.js';
 import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
-import type { CacheKey } from './key.js';
 import type { ErrorBudget } from './error-budget.js';
 import type { JudgeVerdict } from './judge.js';
+import type { CacheKey } from './key.js';
 import type { CachePolicy } from './policy.js';
 import { verify, type LoadedVerifier } from './verify.js';
 
@@ -22,9 +23,25 @@ export interface Exploration {
 export type Lookup =
   | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
   | { kind: 'miss'; reason: string; vector?: Float32Array; explore?: Exploration }
-  | { kind: 'fault'; stage: FaultStage; error: unknown; vector?: Float32Array };
+  | { kind: 'fault'; stage: FaultStage; error: unknown };
 
-export interface LookupDeps {
+/** May `entry` be served under `policy` (`Cache-Control: max-age`)? */
+export function fresh(entry: Entry, policy: CachePolicy, now: number): boolean {
+  return policy.maxAge === undefined || now - entry.createdAt <= policy.maxAge * 1000;
+}
+
+/** The entry stored under exactly this scope and text key, if it may be served. */
+export async function exactLookup(store: Store, at: { scope: string; textKey: string }, policy: CachePolicy, now: () => number): Promise<Lookup> {
+  let entry: Entry | undefined;
+  try {
+    entry = await store.getExact(at.scope, at.textKey);
+  } catch (error) {
+    return { kind: 'fault', stage: 'lookup', error };
+  }
+  return entry && fresh(entry, policy, now()) ? { kind: 'hit', entry, match: 'exact', score: 1 } : { kind: 'miss', reason: 'none' };
+}
+
+export interface SemanticDeps {
   store: Store;
   embedder: Embedder;
   /** cosine a candidate needs when the request does not say */
@@ -41,18 +58,7 @@ export interface LookupDeps {
 /** Candidates considered per search: the nearest one may fail a guard while the next passes. */
 const TOP_K = 4;
 
-export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
-  const fresh = (e: Entry) => policy.maxAge === undefined || deps.now() - e.createdAt <= policy.maxAge * 1000;
-
-  let exact: Entry | undefined;
-  try {
-    exact = await deps.store.getExact(key.scope, key.textKey);
-  } catch (error) {
-    return { kind: 'fault', stage: 'lookup', error };
-  }
-  if (exact && fresh(exact)) return { kind: 'hit', entry: exact, match: 'exact', score: 1 };
-  if (!key.semantic) return { kind: 'miss', reason: 'exact-only' };
-
+export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
   let vector: Float32Array;
   try {
     [vector] = (await deps.embedder.embed([key.text])) as [Float32Array];
@@ -61,10 +67,15 @@ export async function lookup(deps: LookupDeps, key: CacheKey, policy: CachePolic
   }
   let candidates;
   try {
-    candidates = (await deps.store.search(key.scope, vector, TOP_K)).filter((c) => fresh(c.entry));
+    candidates = (await deps.store.search(key.scope, vector, TOP_K)).filter((c) => fresh(c.entry, policy, deps.now()));
   } catch (error) {
-    return { kind: 'fault', stage: 'search', error, vector };
+    return { kind: 'fault', stage: 'search', error };
   }
+  // The same text, stored since the exact lookup missed (by a request that ended meanwhile, or another replica):
+  // that is an exact hit, whatever the budget or the judge would say of a paraphrase.
+  const same = candidates.find((c) => c.entry.textKey === key.textKey);
+  if (same) return { kind: 'hit', entry: same.entry, match: 'exact', score: 1 };
+
   const threshold = policy.threshold ?? deps.threshold;
   const verdict = verify(key.text, candidates, {
     threshold,

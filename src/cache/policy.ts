@@ -1,5 +1,6 @@
 /** @module cache/policy: read a request's cache controls from Cache-Control and x-cache-* headers. */
 import { InvalidRequestError } from '../openai/errors.js';
+import type { HeaderSource } from './tenant.js';
 
 /** What the caller allows for this request. */
 export interface CachePolicy {
@@ -22,16 +23,16 @@ export interface CachePolicy {
 const NAMESPACE = /^[A-Za-z0-9._:/-]{1,128}$/;
 
 /** Parse the controls. Malformed values are a 400 that names the header: silently ignoring them would surprise. */
-export function readPolicy(headers: Headers, defaultTtl: number): CachePolicy {
+export function readPolicy(headers: HeaderSource, defaultTtl: number): CachePolicy {
   const directives = parseCacheControl(headers.get('cache-control'));
   const noStore = directives.has('no-store');
   const noCache = directives.has('no-cache');
   const maxAgeRaw = directives.get('max-age');
   const maxAge = directives.has('max-age') ? nonNegativeInt(maxAgeRaw ?? '', 'cache-control') : undefined;
 
-  const ttlRaw = headers.get('x-cache-ttl');
+  const ttlRaw = headers.get('x-cache-ttl') ?? null;
   const ttl = ttlRaw === null ? defaultTtl : nonNegativeInt(ttlRaw, 'x-cache-ttl');
-  const thresholdRaw = headers.get('x-cache-threshold');
+  const thresholdRaw = headers.get('x-cache-threshold') ?? null;
   let threshold: number | undefined;
   if (thresholdRaw !== null) {
     threshold = Number(thresholdRaw);
@@ -56,7 +57,7 @@ export function readPolicy(headers: Headers, defaultTtl: number): CachePolicy {
   };
 }
 
-function parseCacheControl(value: string | null): Map<string, string | undefined> {
+function parseCacheControl(value: string | null | undefined): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>();
   if (!value) return out;
   for (const part of value.split(',')) {

@@ -1,40 +1,93 @@
 /**
- * @module cache/single-flight: concurrent misses for one exact key share one upstream call.
- * Modelled on undici's dedupe interceptor: a map of flights by key, removed in `finally`, with a capped buffer
- * so joiners that arrive after the first bytes still get the whole response. Past the cap, newcomers make their
- * own call.
+ * @module cache/single-flight: concurrent requests for one exact key share one lookup and one upstream call.
+ * Modelled on undici's dedupe interceptor: a map of flights by key, removed when the flight ends, with a capped
+ * buffer so joiners that arrive after the first bytes still get the whole response; past the cap, newcomers go
+ * their own way. A flight starts at the leader's exact miss, before any embedding, so identical requests wait for
+ * its one semantic lookup instead of each making their own (and finding the leader's fresh entry by similarity).
  */
+import type { ByteSink, HeaderList } from '../http/types.js';
+import type { Entry } from '../store/types.js';
+import type { AnswerForm } from './hit-reply.js';
 
 /** Bytes a flight keeps for late joiners. */
 const MAX_BUFFER = 8 * 1024 * 1024;
 
-export interface FlightHead {
-  status: number;
-  headers: Headers;
+/** What the leader did, as its joiners learn it. */
+export type FlightDecision =
+  | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
+  /** upstream answered: its status and headers after hygiene, without cache headers */
+  | { kind: 'upstream'; status: number; headers: HeaderList }
+  /** the leader gave up before an answer (a fault, a client gone): joiners go their own way */
+  | { kind: 'none' };
+
+/** A joiner's copy of the flight's bytes, held until its front is ready to write them. */
+export class Tap implements ByteSink {
+  private held: Uint8Array[] = [];
+  private ending: 'end' | { error: unknown } | undefined;
+  private target: ByteSink | undefined;
+  private closed = false;
+
+  constructor(private readonly onDetach: (tap: Tap) => void) {}
+
+  chunk(bytes: Uint8Array): void {
+    if (this.target) this.target.chunk(bytes);
+    else this.held.push(bytes);
+  }
+  end(): void {
+    if (this.target) this.target.end();
+    else this.ending = 'end';
+  }
+  error(err: unknown): void {
+    if (this.target) this.target.error(err);
+    else this.ending = { error: err };
+  }
+
+  /** Start writing to `sink`: first what arrived meanwhile, then the rest as it comes. */
+  attach(sink: ByteSink): void {
+    if (this.closed) return;
+    this.target = sink;
+    for (const b of this.held) sink.chunk(b);
+    this.held = [];
+    if (this.ending === 'end') sink.end();
+    else if (this.ending) sink.error(this.ending.error);
+  }
+
+  /** The client is gone: stop receiving. */
+  detach(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held = [];
+    this.target = undefined;
+    this.onDetach(this);
+  }
 }
 
-/** One upstream call in progress, shared by everyone who asked the same thing in the same way. */
-export class Flight<R> {
-  head: FlightHead | undefined;
+/** One lookup-then-upstream-call in progress, shared by everyone who asked the same thing. */
+export class Flight {
   private readonly chunks: Uint8Array[] = [];
   private bytes = 0;
   private overflow = false;
   private ended = false;
   private failed = false;
-  private readonly subscribers = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  private resolveHead!: (h: FlightHead | undefined) => void;
-  private resolveResult!: (r: R | undefined) => void;
-  /** resolves when upstream answered (undefined if it failed before answering) */
-  readonly headReady = new Promise<FlightHead | undefined>((r) => (this.resolveHead = r));
+  private readonly taps = new Set<Tap>();
+  private decide!: (d: FlightDecision) => void;
+  private resolveResult!: (e: Entry | undefined) => void;
+  /** resolves once the leader has served a hit, heard upstream's head, or given up */
+  readonly decided = new Promise<FlightDecision>((r) => (this.decide = r));
   /** resolves with the stored answer, or undefined if there was none to store */
-  readonly result = new Promise<R | undefined>((r) => (this.resolveResult = r));
+  readonly result = new Promise<Entry | undefined>((r) => (this.resolveResult = r));
 
-  /** @param mode how the leader asked (stream or JSON, with or without usage): joiners in the same mode share bytes */
-  constructor(readonly mode: string) {}
+  /** @param form how the leader asked: joiners in the same form share its bytes, others wait for the entry */
+  constructor(readonly form: AnswerForm) {}
 
-  started(head: FlightHead): void {
-    this.head = head;
-    this.resolveHead(head);
+  /** The leader was answered from the cache: so are its joiners. */
+  hit(entry: Entry, match: 'exact' | 'semantic', score: number): void {
+    this.decide({ kind: 'hit', entry, match, score });
+    this.resolveResult(entry);
+  }
+
+  started(status: number, headers: HeaderList): void {
+    this.decide({ kind: 'upstream', status, headers });
   }
 
   push(chunk: Uint8Array): void {
@@ -47,56 +100,54 @@ export class Flight<R> {
         this.chunks.push(chunk);
       }
     }
-    for (const c of this.subscribers) c.enqueue(chunk);
+    for (const t of this.taps) t.chunk(chunk);
   }
 
-  /** The leader's response finished; `result` is what was stored (if anything). */
-  finish(result: R | undefined): void {
+  /** The leader's response ended; `entry` is what was stored, if anything. */
+  finish(entry: Entry | undefined): void {
     this.ended = true;
-    for (const c of this.subscribers) c.close();
-    this.subscribers.clear();
-    this.resolveHead(undefined);
-    this.resolveResult(result);
+    for (const t of this.taps) t.end();
+    this.taps.clear();
+    this.decide({ kind: 'none' });
+    this.resolveResult(entry);
   }
 
   /** The leader's call failed or was aborted: joiners' streams fail the same way. */
   fail(err: unknown): void {
     this.ended = true;
     this.failed = true;
-    for (const c of this.subscribers) c.error(err);
-    this.subscribers.clear();
-    this.resolveHead(undefined);
+    for (const t of this.taps) t.error(err);
+    this.taps.clear();
+    this.decide({ kind: 'none' });
     this.resolveResult(undefined);
   }
 
+  /** The leader gave up before going upstream (a fault, or its client left): nothing to share. */
+  abandon(): void {
+    this.fail(new Error('the request this one joined went its own way'));
+  }
+
   /** A copy of the response body from its first byte, or undefined if that is no longer possible. */
-  subscribe(): ReadableStream<Uint8Array> | undefined {
+  subscribe(): Tap | undefined {
     if (this.overflow || this.failed) return undefined;
-    let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-    return new ReadableStream<Uint8Array>({
-      start: (c) => {
-        ctrl = c;
-        for (const chunk of this.chunks) c.enqueue(chunk);
-        if (this.ended) c.close();
-        else this.subscribers.add(c);
-      },
-      cancel: () => {
-        this.subscribers.delete(ctrl);
-      },
-    });
+    const tap = new Tap((t) => this.taps.delete(t));
+    for (const c of this.chunks) tap.chunk(c);
+    if (this.ended) tap.end();
+    else this.taps.add(tap);
+    return tap;
   }
 }
 
-export class SingleFlight<R> {
-  private readonly flights = new Map<string, Flight<R>>();
+export class SingleFlight {
+  private readonly flights = new Map<string, Flight>();
 
-  get(key: string): Flight<R> | undefined {
+  get(key: string): Flight | undefined {
     return this.flights.get(key);
   }
 
   /** Become the leader for `key`. Call `end` when the flight is over, whatever happened. */
-  lead(key: string, mode: string): { flight: Flight<R>; end: () => void } {
-    const flight = new Flight<R>(mode);
+  lead(key: string, form: AnswerForm): { flight: Flight; end: () => void } {
+    const flight = new Flight(form);
     this.flights.set(key, flight);
     return {
       flight,

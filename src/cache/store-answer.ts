@@ -9,10 +9,10 @@ export interface StoreAnswerArgs {
   store: Store;
   embedder: Embedder;
   key: CacheKey;
-  req: ParsedRequest;
+  parsed: ParsedRequest;
   policy: CachePolicy;
   tenant: string;
-  response: unknown;
+  answer: unknown;
   /** the query's vector if the lookup already computed it */
   vector?: Float32Array;
   now: number;
@@ -27,9 +27,9 @@ export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
     textKey: a.key.textKey,
     text: a.key.text,
     ...(vector && { vector }),
-    response: a.response,
-    endpoint: a.req.endpoint,
-    model: a.req.model,
+    response: a.answer,
+    endpoint: a.parsed.endpoint,
+    model: a.parsed.model,
     tenant: a.tenant,
     namespace: a.policy.namespace,
     createdAt: a.now,

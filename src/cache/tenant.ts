@@ -8,7 +8,12 @@ export const SHARED_TENANT = 'shared';
  * A stable, non-reversible tenant id from `Authorization` or `api-key` (Azure style).
  * Requests without a credential share the "anonymous" tenant; a client-chosen header never picks a tenant.
  */
-export async function tenantOf(headers: Headers, shared: boolean): Promise<string> {
+/** Anything headers can be read from by lower-case name: a RequestView's headers, or a Web Headers object. */
+export interface HeaderSource {
+  get(name: string): string | null | undefined;
+}
+
+export function tenantOf(headers: HeaderSource, shared: boolean): string {
   if (shared) return SHARED_TENANT;
   // Both headers count: a client may send a placeholder Authorization next to its real api-key.
   const authorization = headers.get('authorization')?.trim() ?? '';

@@ -1,162 +1,91 @@
 /**
- * @module node/forward: send a request upstream over undici and pipe the answer into the ServerResponse, without
- * the Web Request/Response on either side (routes/forward.ts with upstream/undici.ts, as the app does it, costs a
- * Readable.toWeb and two Responses per request). Headers follow upstream/headers.ts exactly: what a Web Headers
- * object would make of them, in its order.
+ * @module node/forward: a forward outcome sent over undici's dispatch and written into the ServerResponse, with no
+ * Web Request or Response on either side and no promise per chunk. The Exchange (cache/exchange.ts) says what the
+ * client gets and stores the answer; this only moves bytes, keeps backpressure, and passes aborts both ways.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { CacheInfo } from '../cache/respond.js';
-import { RepriseError } from '../openai/errors.js';
+import type { Exchange, UpstreamCall } from '../cache/outcome.js';
+import type { HeaderList } from '../http/types.js';
+import { PayloadTooLargeError, UpstreamError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
-import { HOP_BY_HOP, OWN } from '../upstream/headers.js';
-import { NULL_BODY_STATUS, upstreamError } from '../upstream/undici.js';
+import { CLIENT_CLOSED } from '../observe/request-log.js';
+import { upstreamError } from '../upstream/undici.js';
+import { writeHead, writeReply } from './write.js';
 
-export interface NodeForwardDeps {
-  dispatcher: Dispatcher;
-  logger: Logger;
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/** Forward and answer. Never throws: every outcome is written to `res`, or `res` is destroyed mid-body. */
+export function forwardNode(
+  dispatcher: Dispatcher,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: UpstreamCall,
+  exchange: Exchange,
+  log: (status: number) => void,
+): void {
+  const handler = new ExchangeHandler(logger, res, exchange, call.method, log);
+  // The client closing before its whole answer went out aborts the upstream call.
+  res.on('close', () => {
+    if (!res.writableFinished) handler.clientGone();
+  });
+  // A client body of known length is held to it by node:http; one of unknown length is counted here.
+  const body: Uint8Array | Readable | null =
+    call.body === 'client' ? (req.headers['content-length'] !== undefined ? req : limited(req, call.bodyLimit, handler)) : call.body;
+  dispatcher.dispatch({ origin: call.origin, path: call.path, method: call.method as Dispatcher.HttpMethod, headers: call.headers, body }, handler);
 }
 
-export interface NodeForward {
-  /** upstream origin, e.g. http://127.0.0.1:8080 */
-  origin: string;
-  /** upstream path and query */
-  path: string;
-  method: string;
-  headers: Record<string, string>;
-  body: Buffer | Readable | null;
-  /** X-Cache-Status / X-Cache-Reason for the client */
-  info: CacheInfo;
-  /** the client's path, for the request log line */
-  logPath: string;
-  /** performance.now() when the request came in */
-  start: number;
+/** A client body of unknown length (chunked), failing once it passes `limit` bytes. */
+function limited(req: IncomingMessage, limit: number, handler: ExchangeHandler): Readable {
+  let size = 0;
+  return req.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size <= limit) return done(null, chunk);
+        handler.tooLarge = new PayloadTooLargeError(limit);
+        done(handler.tooLarge);
+      },
+    }),
+  );
 }
 
-/** HTTP whitespace, which a Headers object strips from both ends of a value. */
-const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
-const trim = (v: string) => (v.length > 0 && (v.charCodeAt(0) <= 32 || v.charCodeAt(v.length - 1) <= 32) ? v.replace(EDGE_WS, '') : v);
-
-/** Names listed in a Connection value, lower-cased. */
-function listed(connection: string | undefined): string[] {
-  return connection ? connection.split(',').map((n) => n.trim().toLowerCase()).filter(Boolean) : [];
-}
-
-/**
- * Client → upstream, from `rawHeaders`: requestHeadersForUpstream(new Headers(raw), { identityEncoding: false,
- * dropCacheControls: true }) as upstream/undici.ts turns it into a record.
- */
-export function upstreamHeaders(raw: string[]): Record<string, string> {
-  const all = new Map<string, string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = trim(raw[i + 1]!);
-    const had = all.get(name);
-    // Headers joins repeats with ", ", except Set-Cookie, which it keeps apart (and .set() keeps the last of).
-    all.set(name, had === undefined || name === 'set-cookie' ? value : `${had}, ${value}`);
-  }
-  const drop = listed(all.get('connection'));
-  const out: Record<string, string> = {};
-  for (const name of [...all.keys()].sort()) {
-    if (HOP_BY_HOP.has(name) || OWN.test(name) || drop.includes(name)) continue;
-    out[name] = all.get(name)!;
-  }
-  return out;
-}
-
-/**
- * Upstream → client: responseHeadersForClient and markCache, as @hono/node-server writes them (sorted names,
- * then Set-Cookie as a list, then a text/plain Content-Type when there is none).
- */
-export function clientHeaders(h: Record<string, string | string[] | undefined>, info: CacheInfo): OutgoingHttpHeaders {
-  const joined = new Map<string, string | string[]>();
+/** undici's header record as a list: lower-case names, repeats apart. */
+function headerList(h: Record<string, string | string[] | undefined>): HeaderList {
+  const out: HeaderList = [];
   for (const name of Object.keys(h)) {
     const v = h[name];
     if (v === undefined) continue;
     const n = name.toLowerCase();
-    if (n === 'set-cookie') {
-      const list = (Array.isArray(v) ? v : [v]).map(trim);
-      const had = joined.get(n);
-      joined.set(n, had ? [...(had as string[]), ...list] : list);
-    } else {
-      const value = Array.isArray(v) ? v.map(trim).join(', ') : trim(v);
-      const had = joined.get(n);
-      joined.set(n, had === undefined ? value : `${had as string}, ${value}`);
-    }
+    if (Array.isArray(v)) for (const x of v) out.push([n, x]);
+    else out.push([n, v]);
   }
-  const connection = joined.get('connection');
-  const drop = listed(typeof connection === 'string' ? connection : undefined);
-  for (const n of [...joined.keys()]) if (HOP_BY_HOP.has(n) || drop.includes(n)) joined.delete(n);
-  joined.set('x-cache-status', info.status);
-  if (info.reason) joined.set('x-cache-reason', info.reason);
-  const out: OutgoingHttpHeaders = {};
-  for (const n of [...joined.keys()].sort()) if (n !== 'set-cookie') out[n] = joined.get(n)!;
-  // The adapter collects Set-Cookie apart and adds it after the rest.
-  const cookies = joined.get('set-cookie');
-  if (cookies) out['set-cookie'] = cookies;
-  out['content-type'] ??= 'text/plain; charset=UTF-8';
   return out;
 }
 
-/** The app's onError answer (openai/errors.ts errorResponse), as the adapter writes it. */
-function writeError(res: ServerResponse, err: RepriseError): void {
-  const body = JSON.stringify(err.toBody());
-  res.writeHead(err.status, { 'content-type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/** Where the upstream base URL points, split as undici's dispatch takes it. */
-export interface UpstreamBase {
-  origin: string;
-  /** path prefix, e.g. "/v1" */
-  path: string;
-}
-
 /**
- * Split the upstream base URL, if it is plain enough that `origin + path + rest` is what `new URL(base + rest)`
- * would give (as routes/forward.ts and undici's request() build it); undefined otherwise (credentials, a query or
- * a fragment in the base, anything URL would rewrite), and then the fast path leaves forwarding to the app.
+ * One forwarded request, written straight from undici's callbacks. Bytes go out as they arrive; when the head and
+ * the first chunks (or the whole answer) arrive together, they go out in one write.
  */
-export function splitBase(base: string): UpstreamBase | undefined {
-  try {
-    const u = new URL(base);
-    if (u.search || u.hash || base.includes('#') || base.includes('?') || `${u.origin}${u.pathname}` !== base) return undefined;
-    return { origin: u.origin, path: u.pathname };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Forward and answer. Never throws; every outcome is written to `res` (or `res` is destroyed mid-body). */
-export function forwardNode(deps: NodeForwardDeps, res: ServerResponse, f: NodeForward): void {
-  const handler = new ForwardHandler(deps.logger, res, f);
-  // As @hono/node-server does: the client closing before the whole answer went out aborts the upstream call.
-  res.on('close', () => {
-    if (!res.writableFinished) handler.clientGone();
-  });
-  deps.dispatcher.dispatch({ origin: f.origin, path: f.path, method: f.method as Dispatcher.HttpMethod, headers: f.headers, body: f.body }, handler);
-}
-
-/**
- * One forwarded request, written straight from undici's callbacks into the ServerResponse: no Readable for the
- * body, no AbortController, no promise. Bytes go out as they arrive; when the headers and the first chunks (or
- * the whole answer) arrive together, they go out in one write.
- */
-class ForwardHandler implements Dispatcher.DispatchHandler {
+class ExchangeHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private gone = false;
   private started = false;
-  /** the headers, or body bytes, have gone to the socket */
+  /** the head, or body bytes, have gone to the socket */
   private flushed = false;
-  private nullBody = false;
-  /** the fast path has finished the response itself; later upstream errors change nothing */
+  /** nothing more is written, whatever upstream does */
   private finished = false;
+  /** set when the client's body passed the limit: the call failed for that */
+  tooLarge: PayloadTooLargeError | undefined;
 
   constructor(
     private readonly logger: Logger,
     private readonly res: ServerResponse,
-    private readonly f: NodeForward,
+    private readonly ex: Exchange,
+    private readonly method: string,
+    private readonly log: (status: number) => void,
   ) {}
 
   clientGone(): void {
@@ -171,34 +100,34 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     if (status < 200) return; // informational; the answer follows (undici's request() skips these too)
-    const { res, f } = this;
-    this.started = true;
+    const { res } = this;
     if (status > 599) {
-      // A Web Response cannot carry this status: the app fails with a 500 here, so the fast path does too.
       this.finished = true;
       controller.abort(new Error(`upstream status ${status}`));
-      this.logger.error({ err: `upstream status ${status}` }, 'unhandled error');
-      writeError(res, new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error'));
-      return this.log(500);
+      return this.answer(this.ex.error(new UpstreamError(`Upstream answered with an invalid status (${status}).`)));
     }
+    this.started = true;
+    const head = this.ex.head(status, headerList(headers));
     try {
-      res.writeHead(status, clientHeaders(headers, f.info));
+      writeHead(res, head.status, head.headers);
     } catch (err) {
-      // A header Node will not send (the app's Headers would have refused it too): the app's 500.
+      // A header Node will not send: nothing of upstream's answer can go out as it is.
       this.finished = true;
       controller.abort(err as Error);
-      this.logger.error({ err: (err as Error).message }, 'unhandled error');
-      writeError(res, new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error'));
-      return this.log(500);
+      this.ex.abort(err);
+      this.logger.warn({ err: (err as Error).message }, 'upstream sent a header that cannot be forwarded');
+      const e = new UpstreamError('Upstream sent a response header that cannot be forwarded.');
+      writeReply(res, { status: e.status, headers: [['content-type', 'application/json']], body: JSON.stringify(e.toBody()) });
+      return this.log(e.status);
     }
-    this.log(status, f.info.status, f.info.reason);
-    if (NULL_BODY_STATUS.has(status) || f.method === 'HEAD') {
-      this.nullBody = this.finished = true;
-      res.end();
+    this.log(head.status);
+    if (NULL_BODY.has(status) || this.method === 'HEAD') {
+      this.finished = true;
+      void this.ex.end().then(() => res.end());
       return;
     }
-    // The app sends headers at once, before the first body byte. Here they wait until the end of this turn of the
-    // event loop, so that body bytes already received go out with them; with none, they go out alone then.
+    // Wait for the end of this turn of the event loop, so that body bytes already received go out with the head;
+    // with none, the head goes out alone then.
     setImmediate(() => {
       if (!this.flushed && !res.destroyed) {
         this.flushed = true;
@@ -210,6 +139,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.finished || this.res.destroyed) return;
     this.flushed = true;
+    this.ex.chunk(chunk);
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', () => controller.resume());
@@ -219,7 +149,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.finished) return;
     this.finished = this.flushed = true;
-    this.res.end();
+    // The answer is stored before the client's response ends, so a client that has read it finds it cached.
+    void this.ex.end().then(() => this.res.end());
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -227,25 +158,23 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     if (this.gone) {
-      // The app answers 499 to a client that is gone; only the log line is left of that.
+      this.ex.abort(err);
       res.destroy();
-      if (!this.started) this.log(499);
+      if (!this.started) this.log(CLIENT_CLOSED);
       return;
     }
     if (this.started) {
-      // Cut off mid-body: the client sees the connection close, as with the app.
+      // Cut off mid-body: the client sees the connection close, never a clean end that would look complete.
+      this.ex.abort(err);
       this.logger.warn({ err: err.message }, 'upstream body failed mid-stream');
       res.destroy();
       return;
     }
-    const e = upstreamError(err);
-    writeError(res, e);
-    this.log(e.status);
+    this.answer(this.ex.error(this.tooLarge ?? upstreamError(err)));
   }
 
-  /** The line observe/request-log.ts writes for every request. */
-  private log(status: number, cache?: string, reason?: string): void {
-    const ms = Math.round((performance.now() - this.f.start) * 10) / 10;
-    this.logger.info({ method: this.f.method, path: this.f.logPath, status, cache, reason, match: undefined, ms }, 'request');
+  private answer(reply: Parameters<typeof writeReply>[1]): void {
+    writeReply(this.res, reply);
+    this.log(reply.status);
   }
 }

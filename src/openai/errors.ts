@@ -1,4 +1,5 @@
 /** @module openai/errors: Reprise's error types and the OpenAI error body they turn into. */
+import type { Reply } from '../http/types.js';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
 export interface ErrorBody {
@@ -54,10 +55,16 @@ export class UpstreamError extends RepriseError {
   }
 }
 
-/** Serialise any error as an OpenAI error body; unknown errors become a 500 without leaking internals. */
-export function errorResponse(err: unknown, headers?: HeadersInit): Response {
+/** The client went away before it was answered: logged as 499, and nothing is sent. */
+export class ClientClosedError extends RepriseError {
+  override readonly name = 'ClientClosedError';
+  constructor() {
+    super('Client closed the request.', 499, 'client_closed');
+  }
+}
+
+/** Any error as a reply in OpenAI's error shape; an unknown error is a 500 that leaks nothing of its cause. */
+export function errorReply(err: unknown): Reply {
   const e = err instanceof RepriseError ? err : new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error');
-  const h = new Headers(headers);
-  h.set('content-type', 'application/json');
-  return new Response(JSON.stringify(e.toBody()), { status: e.status, headers: h });
+  return { status: e.status, headers: [['content-type', 'application/json']], body: JSON.stringify(e.toBody()) };
 }

@@ -2,18 +2,20 @@
  * @module routes/admin: purge entries by tenant, namespace or model, and delete one entry by id.
  * Off unless an admin token is configured; every call needs `Authorization: Bearer <token>`.
  */
-import { Hono } from 'hono';
 import { z } from 'zod';
 import { tenantOf } from '../cache/tenant.js';
-import { InvalidRequestError, NotFoundError, RepriseError } from '../openai/errors.js';
+import { TOO_LARGE, type Reply, type RequestView } from '../http/types.js';
+import { InvalidRequestError, NotFoundError, PayloadTooLargeError, RepriseError } from '../openai/errors.js';
 import { parseJson } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { PurgeFilter, Store } from '../store/types.js';
+import { jsonReply } from './reply.js';
 
 export interface AdminDeps {
   token: string;
   store: Store;
   logger: Logger;
+  bodyLimit: number;
 }
 
 const purgeBody = z.strictObject({
@@ -40,34 +42,40 @@ function sameToken(given: string, expected: string): boolean {
   return diff === 0;
 }
 
-export function adminRoutes({ token, store, logger }: AdminDeps): Hono {
-  const admin = new Hono();
+/**
+ * `/admin/*`, when an admin token is configured. `path` is the request's path without its query.
+ * Resolves with the reply; throws a RepriseError for a bad call.
+ */
+export async function adminRoute({ token, store, logger, bodyLimit }: AdminDeps, view: RequestView, path: string): Promise<Reply> {
+  const auth = view.headers.get('authorization') ?? '';
+  if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), token)) throw new UnauthorizedError();
 
-  admin.use(async function requireAdminToken(c, next) {
-    const auth = c.req.header('authorization') ?? '';
-    if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), token)) throw new UnauthorizedError();
-    await next();
-  });
-
-  admin.post('/purge', async (c) => {
-    const parsed = purgeBody.safeParse(parseJson(await c.req.text()));
+  if (path === '/admin/purge' && view.method === 'POST') {
+    const raw = await view.readBody(bodyLimit);
+    if (raw === TOO_LARGE) throw new PayloadTooLargeError(bodyLimit);
+    const parsed = purgeBody.safeParse(parseJson(new TextDecoder().decode(raw)));
     if (!parsed.success) throw new InvalidRequestError(`Invalid purge filter: ${parsed.error.issues[0]!.message}.`, String(parsed.error.issues[0]!.path[0] ?? ''));
     const { api_key, ...rest } = parsed.data;
     const filter: PurgeFilter = { ...rest };
-    if (api_key) filter.tenant = await tenantOf(new Headers({ authorization: `Bearer ${api_key}` }), false);
+    if (api_key) filter.tenant = tenantOf({ get: (n) => (n === 'authorization' ? `Bearer ${api_key}` : undefined) }, false);
     if (Object.values(filter).every((v) => v === undefined)) {
       throw new InvalidRequestError('Name at least one of tenant, api_key, namespace or model to purge.', null);
     }
     const deleted = await store.purge(filter);
     logger.info({ filter: { ...filter, tenant: filter.tenant && `${filter.tenant.slice(0, 8)}…` }, deleted }, 'purge');
-    return c.json({ deleted });
-  });
+    return jsonReply(200, { deleted });
+  }
 
-  admin.delete('/entries/:id', async (c) => {
-    const deleted = await store.delete(c.req.param('id'));
-    if (!deleted) throw new NotFoundError(c.req.path);
-    return c.json({ deleted: true });
-  });
-
-  return admin;
+  const entry = /^\/admin\/entries\/([^/]+)$/.exec(path);
+  if (entry && view.method === 'DELETE') {
+    let id: string;
+    try {
+      id = decodeURIComponent(entry[1]!);
+    } catch {
+      throw new NotFoundError(path);
+    }
+    if (!(await store.delete(id))) throw new NotFoundError(path);
+    return jsonReply(200, { deleted: true });
+  }
+  throw new NotFoundError(path);
 }

@@ -3,21 +3,23 @@
  * Either `POST /v1/cache/feedback {"id": "<X-Cache-Id>", "verdict": "wrong"}`, or the header
  * `X-Cache-Feedback: wrong=<X-Cache-Id>` on any later request. A caller can only evict its own tenant's entries.
  */
-import type { Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { ErrorBudget } from '../cache/error-budget.js';
 import { tenantOf } from '../cache/tenant.js';
-import { InvalidRequestError, NotFoundError } from '../openai/errors.js';
+import { TOO_LARGE, type Reply, type RequestHeaders, type RequestView } from '../http/types.js';
+import { InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../openai/errors.js';
 import { parseJson } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { parseEntryId, type Store } from '../store/types.js';
+import { jsonReply } from './reply.js';
 
 export interface FeedbackDeps {
   store: Store;
   metrics: Metrics;
   logger: Logger;
   sharedCache: boolean;
+  bodyLimit: number;
   /** --max-error-rate: a reported semantic hit teaches the budget that entry needs a closer query */
   budget?: ErrorBudget;
 }
@@ -25,11 +27,11 @@ export interface FeedbackDeps {
 const body = z.looseObject({ id: z.string().min(1), verdict: z.enum(['wrong']).default('wrong') });
 
 /** Evict `id` if it belongs to the caller's tenant. */
-async function evict(deps: FeedbackDeps, headers: Headers, id: string): Promise<boolean> {
+async function evict(deps: FeedbackDeps, headers: RequestHeaders, id: string): Promise<boolean> {
   const at = parseEntryId(id);
   if (!at) return false;
   const entry = await deps.store.getExact(at.scope, at.textKey);
-  if (!entry || entry.tenant !== (await tenantOf(headers, deps.sharedCache))) return false;
+  if (!entry || entry.tenant !== tenantOf(headers, deps.sharedCache)) return false;
   const deleted = await deps.store.delete(entry.id);
   if (deleted) {
     deps.metrics.feedback();
@@ -39,24 +41,21 @@ async function evict(deps: FeedbackDeps, headers: Headers, id: string): Promise<
   return deleted;
 }
 
-export function feedbackRoute(deps: FeedbackDeps): Handler {
-  return async function feedback(c) {
-    const parsed = body.safeParse(parseJson(await c.req.text()));
-    if (!parsed.success) throw new InvalidRequestError('Send {"id": "<X-Cache-Id of the wrong hit>", "verdict": "wrong"}.', 'id');
-    if (!(await evict(deps, c.req.raw.headers, parsed.data.id))) throw new NotFoundError(`cache entry ${parsed.data.id}`);
-    return c.json({ evicted: true, id: parsed.data.id });
-  };
+/** `POST /v1/cache/feedback`. */
+export async function feedbackRoute(deps: FeedbackDeps, view: RequestView): Promise<Reply> {
+  const raw = await view.readBody(deps.bodyLimit);
+  if (raw === TOO_LARGE) throw new PayloadTooLargeError(deps.bodyLimit);
+  const parsed = body.safeParse(parseJson(new TextDecoder().decode(raw)));
+  if (!parsed.success) throw new InvalidRequestError('Send {"id": "<X-Cache-Id of the wrong hit>", "verdict": "wrong"}.', 'id');
+  if (!(await evict(deps, view.headers, parsed.data.id))) throw new NotFoundError(`cache entry ${parsed.data.id}`);
+  return jsonReply(200, { evicted: true, id: parsed.data.id });
 }
 
-/** `X-Cache-Feedback: wrong=<id>` on any request evicts that entry before the request goes on. */
-export function feedbackHeader(deps: FeedbackDeps): MiddlewareHandler {
-  return async function feedbackFromHeader(c, next) {
-    const h = c.req.header('x-cache-feedback');
-    const m = h && /^\s*wrong\s*=\s*(\S+)\s*$/i.exec(h);
-    if (m) {
-      // Feedback is advice: a fault while evicting never fails the request that carried it.
-      await evict(deps, c.req.raw.headers, m[1]!).catch((err: Error) => deps.logger.warn({ err: err.message }, 'feedback eviction failed'));
-    }
-    await next();
-  };
+/** `X-Cache-Feedback: wrong=<id>` on any /v1/ request evicts that entry before the request goes on. */
+export async function feedbackHeader(deps: FeedbackDeps, headers: RequestHeaders): Promise<void> {
+  const h = headers.get('x-cache-feedback');
+  const m = h && /^\s*wrong\s*=\s*(\S+)\s*$/i.exec(h);
+  if (!m) return;
+  // Feedback is advice: a fault while evicting never fails the request that carried it.
+  await evict(deps, headers, m[1]!).catch((err: Error) => deps.logger.warn({ err: err.message }, 'feedback eviction failed'));
 }

@@ -1,4 +1,5 @@
-/** @module upstream/headers: header hygiene between client, Reprise and upstream. */
+/** @module upstream/headers: header hygiene between client, Reprise and upstream, on plain header lists. */
+import type { HeaderList } from '../http/types.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus those the HTTP layer recomputes; never forwarded either way. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -18,32 +19,58 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** Reprise's own controls: meaningful to Reprise, noise to upstream. */
 export const OWN = /^x-cache-/;
 
-function dropListedInConnection(src: Headers, out: Headers): void {
-  for (const name of (src.get('connection') ?? '').split(',')) {
-    const n = name.trim().toLowerCase();
-    if (n) out.delete(n);
+/** Names a Connection header lists, which are hop-by-hop for this one message. */
+function connectionListed(headers: HeaderList): Set<string> {
+  const out = new Set<string>();
+  for (const [name, value] of headers) {
+    if (name !== 'connection') continue;
+    for (const n of value.split(',')) {
+      const t = n.trim().toLowerCase();
+      if (t) out.add(t);
+    }
   }
-}
-
-/** Client → upstream. Authorization goes through as is. */
-export function requestHeadersForUpstream(src: Headers, opts: { identityEncoding: boolean; dropCacheControls: boolean }): Headers {
-  const out = new Headers();
-  src.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || (opts.dropCacheControls && OWN.test(name))) return;
-    out.set(name, value);
-  });
-  dropListedInConnection(src, out);
-  // Reprise must read the bodies it caches, so it asks for them uncompressed.
-  if (opts.identityEncoding) out.set('accept-encoding', 'identity');
   return out;
 }
 
-/** Upstream → client. */
-export function responseHeadersForClient(src: Headers): Headers {
-  const out = new Headers();
-  src.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name)) out.append(name, value);
-  });
-  dropListedInConnection(src, out);
+/**
+ * Client → upstream, as one value per name (repeats joined with ", ", as a Web Headers object joins them), so
+ * upstream reads exactly the credentials Reprise keyed the request on. Authorization goes through as is.
+ * @param identityEncoding ask for an uncompressed answer: Reprise must read the bodies it caches
+ */
+export function upstreamRequestHeaders(headers: HeaderList, identityEncoding: boolean): Record<string, string> {
+  const listed = connectionListed(headers);
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name) || OWN.test(name) || listed.has(name)) continue;
+    const had = out[name];
+    out[name] = had === undefined ? value : `${had}, ${value}`;
+  }
+  if (identityEncoding) out['accept-encoding'] = 'identity';
+  return out;
+}
+
+/** HTTP whitespace at either end of a value, which a Web Headers object strips. */
+const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * Upstream → client: everything but hop-by-hop headers, as a Web Headers object holds them, so every runtime sends
+ * the same: values trimmed, a repeated name joined into one value with ", ", except Set-Cookie, whose repeats
+ * stay apart (a cookie's value may hold a comma).
+ */
+export function clientResponseHeaders(headers: HeaderList): HeaderList {
+  const listed = connectionListed(headers);
+  const out: HeaderList = [];
+  const at = new Map<string, number>();
+  for (const [name, raw] of headers) {
+    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    const value = raw.replace(EDGE_WS, '');
+    const i = name === 'set-cookie' ? undefined : at.get(name);
+    if (i === undefined) {
+      if (name !== 'set-cookie') at.set(name, out.length);
+      out.push([name, value]);
+    } else {
+      out[i] = [name, `${out[i]![1]}, ${value}`];
+    }
+  }
   return out;
 }

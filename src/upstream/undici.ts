@@ -34,15 +34,13 @@ export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: Upstrea
   });
 
   const fetch: UpstreamFetch = async (req: UpstreamRequest) => {
-    const headers: Record<string, string> = {};
-    req.headers.forEach((v, k) => (headers[k] = v));
     const body =
       req.body instanceof ReadableStream ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : req.body;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(req.url, {
         method: req.method as 'POST',
-        headers,
+        headers: req.headers,
         body: body ?? undefined,
         signal: req.signal,
         dispatcher: agent,

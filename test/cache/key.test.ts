@@ -4,7 +4,7 @@ import { parseRequest, type Endpoint } from '../../src/openai/request.js';
 
 const CTX: KeyContext = { tenant: 'tenant-a', namespace: '', embedderId: 'bundled/use-lite@1' };
 
-const key = (endpoint: Endpoint, body: Record<string, unknown>, ctx: Partial<KeyContext> = {}): Promise<CacheKey> =>
+const key = (endpoint: Endpoint, body: Record<string, unknown>, ctx: Partial<KeyContext> = {}): CacheKey =>
   buildKey(parseRequest(endpoint, body), { ...CTX, ...ctx });
 
 const IMAGE = { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } };

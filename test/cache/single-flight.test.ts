@@ -1,96 +1,120 @@
 import { describe, expect, it } from 'vitest';
+import { sinkFor } from '../helpers/tap-sink.js';
 import { Flight, SingleFlight } from '../../src/cache/single-flight.js';
+import type { Entry } from '../../src/store/types.js';
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const MiB = 1024 * 1024;
 
-async function chunksOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const reader = stream.getReader();
-  const out: Uint8Array[] = [];
-  for (let r = await reader.read(); !r.done; r = await reader.read()) out.push(r.value);
-  return out;
-}
 
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return (await chunksOf(stream)).map((c) => dec.decode(c, { stream: true })).join('') + dec.decode();
-}
-
-const HEAD = { status: 200, headers: new Headers({ 'content-type': 'text/event-stream' }) };
+const HEADERS: Array<[string, string]> = [['content-type', 'text/event-stream']];
+const ENTRY = { id: 's.t', scope: 's', textKey: 't', text: 'q', response: {}, endpoint: 'chat', model: 'm', tenant: 'a', namespace: '', createdAt: 0, expiresAt: 1 } satisfies Entry;
 
 describe('Flight', () => {
-  it('a subscriber that joins after some chunks gets every byte from the first, then the rest live', async () => {
-    const f = new Flight<string>('sse');
-    f.started(HEAD);
+  it('a joiner that subscribes after some chunks gets every byte from the first, then the rest live', async () => {
+    const f = new Flight('sse');
+    f.started(200, HEADERS);
     f.push(enc.encode('data: 1\n\n'));
     f.push(enc.encode('data: 2\n\n'));
-    const early = f.subscribe()!;
+    const early = sinkFor(f.subscribe()!);
     f.push(enc.encode('data: 3\n\n'));
-    const late = f.subscribe()!;
+    const late = sinkFor(f.subscribe()!);
     f.push(enc.encode('data: [DONE]\n\n'));
-    f.finish('stored');
+    f.finish(ENTRY);
     const all = 'data: 1\n\ndata: 2\n\ndata: 3\n\ndata: [DONE]\n\n';
-    expect(await readAll(early)).toBe(all);
-    expect(await readAll(late)).toBe(all);
-    expect(await f.result).toBe('stored');
-    expect(await f.headReady).toBe(HEAD);
-    expect(f.mode).toBe('sse');
+    await Promise.all([early.done, late.done]);
+    expect(early.text()).toBe(all);
+    expect(late.text()).toBe(all);
+    expect(await f.result).toBe(ENTRY);
+    expect(await f.decided).toEqual({ kind: 'upstream', status: 200, headers: HEADERS });
+    expect(f.form).toBe('sse');
   });
 
-  it('finish closes subscribers that are waiting for more', async () => {
-    const f = new Flight<string>('json');
-    const s = f.subscribe()!;
-    const reader = s.getReader();
+  it('a tap holds what arrives before its front attaches, then passes the rest straight on', async () => {
+    const f = new Flight('json');
+    const tap = f.subscribe()!;
     f.push(enc.encode('{"a":'));
-    expect(dec.decode((await reader.read()).value)).toBe('{"a":');
-    const pending = reader.read();
-    f.push(enc.encode('1}'));
-    expect(dec.decode((await pending).value)).toBe('1}');
-    const end = reader.read();
+    f.push(enc.encode('1'));
+    const s = sinkFor(tap);
+    expect(s.text()).toBe('{"a":1');
+    f.push(enc.encode('}'));
+    expect(s.chunks).toHaveLength(3);
     f.finish(undefined);
-    expect(await end).toEqual({ done: true, value: undefined });
+    await s.done;
+    expect(s.ended()).toBe('end');
     expect(await f.result).toBeUndefined();
   });
 
-  it('a subscriber after finish gets the whole buffered body and a clean end', async () => {
-    const f = new Flight<number>('json');
-    f.started(HEAD);
+  it('a joiner after finish gets the whole buffered body and a clean end', async () => {
+    const f = new Flight('json');
+    f.started(200, HEADERS);
     f.push(enc.encode('abc'));
-    f.finish(1);
-    expect(await readAll(f.subscribe()!)).toBe('abc');
+    f.finish(ENTRY);
+    const s = sinkFor(f.subscribe()!);
+    await s.done;
+    expect(s.text()).toBe('abc');
+    expect(s.ended()).toBe('end');
   });
 
-  it('fail errors current subscribers with the same error, and later subscribe() returns undefined', async () => {
-    const f = new Flight<string>('sse');
-    f.started(HEAD);
+  it('fail errors current joiners with the same error, and later subscribe() returns undefined', async () => {
+    const f = new Flight('sse');
+    f.started(200, HEADERS);
     f.push(enc.encode('data: partial'));
-    const s = f.subscribe()!;
+    const s = sinkFor(f.subscribe()!);
     const err = new Error('upstream reset');
     f.fail(err);
-    await expect(readAll(s)).rejects.toBe(err);
+    await s.done;
+    expect(s.ended()).toEqual({ error: err });
     expect(f.subscribe()).toBeUndefined();
     expect(await f.result).toBeUndefined();
   });
 
-  it('fail before upstream answered resolves headReady with undefined', async () => {
-    const f = new Flight<string>('sse');
-    f.fail(new Error('connect ECONNREFUSED'));
-    expect(await f.headReady).toBeUndefined();
-    expect(await f.result).toBeUndefined();
+  it('a flight failed with an undefined reason never gives a late joiner a clean, truncated body', () => {
+    const f = new Flight('sse');
+    f.started(200, HEADERS);
+    f.push(enc.encode('data: partial\n\n'));
+    f.fail(undefined);
+    expect(f.subscribe()).toBeUndefined();
   });
 
-  it('a cancelled subscriber no longer receives chunks and does not disturb others', async () => {
-    const f = new Flight<string>('sse');
+  it('abandoned before upstream answered: joiners learn there is nothing to share', async () => {
+    const f = new Flight('sse');
+    f.abandon();
+    expect(await f.decided).toEqual({ kind: 'none' });
+    expect(await f.result).toBeUndefined();
+    expect(f.subscribe()).toBeUndefined();
+  });
+
+  it('a leader served from the cache hands its hit to every joiner, whatever their form', async () => {
+    const f = new Flight('json');
+    f.hit(ENTRY, 'semantic', 0.95);
+    expect(await f.decided).toEqual({ kind: 'hit', entry: ENTRY, match: 'semantic', score: 0.95 });
+    expect(await f.result).toBe(ENTRY);
+  });
+
+  it('the first decision stands: a finish after the head does not change what joiners were told', async () => {
+    const f = new Flight('json');
+    f.started(503, HEADERS);
+    f.finish(undefined);
+    expect((await f.decided).kind).toBe('upstream');
+  });
+
+  it('a detached joiner receives nothing more and does not disturb others', async () => {
+    const f = new Flight('sse');
     const a = f.subscribe()!;
-    const b = f.subscribe()!;
-    await a.cancel();
+    const aSink = sinkFor(a);
+    const b = sinkFor(f.subscribe()!);
+    a.detach();
     f.push(enc.encode('x'));
     f.finish(undefined);
-    expect(await readAll(b)).toBe('x');
+    await b.done;
+    expect(b.text()).toBe('x');
+    expect(aSink.chunks).toHaveLength(0);
+    expect(aSink.ended()).toBeUndefined();
   });
 
   it('up to the 8 MiB cap late joiners are served; past it subscribe() returns undefined', async () => {
-    const f = new Flight<string>('json');
+    const f = new Flight('json');
     f.push(new Uint8Array(4 * MiB));
     f.push(new Uint8Array(4 * MiB)); // exactly 8 MiB
     const atCap = f.subscribe();
@@ -98,34 +122,22 @@ describe('Flight', () => {
     f.push(new Uint8Array(1)); // one byte over
     expect(f.subscribe()).toBeUndefined();
     // The one who joined in time still gets everything.
+    const s = sinkFor(atCap!);
     f.finish(undefined);
-    const chunks = await chunksOf(atCap!);
-    expect(chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(8 * MiB + 1);
+    await s.done;
+    expect(s.chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(8 * MiB + 1);
   });
 
   it('a single chunk over the cap also disables late joins', () => {
-    const f = new Flight<string>('json');
+    const f = new Flight('json');
     f.push(new Uint8Array(8 * MiB + 1));
     expect(f.subscribe()).toBeUndefined();
-  });
-
-  // BUG (src/cache/single-flight.ts:82): subscribe() treats "failed" as `this.error !== undefined`, so a flight
-  // failed with an undefined reason (e.g. an upstream stream errored via controller.error() with no argument)
-  // hands late joiners the partial bytes and a *clean* close: a truncated response that looks complete.
-  it('a flight failed with an undefined reason does not serve late joiners a clean, truncated body', async () => {
-    const f = new Flight<string>('sse');
-    f.started(HEAD);
-    f.push(enc.encode('data: partial\n\n'));
-    f.fail(undefined);
-    const s = f.subscribe();
-    if (s) await expect(readAll(s)).rejects.toBeUndefined();
-    else expect(s).toBeUndefined();
   });
 });
 
 describe('SingleFlight', () => {
   it('lead registers a flight by key; get finds it; end removes it', () => {
-    const sf = new SingleFlight<string>();
+    const sf = new SingleFlight();
     expect(sf.get('k')).toBeUndefined();
     const { flight, end } = sf.lead('k', 'sse');
     expect(sf.get('k')).toBe(flight);
@@ -137,7 +149,7 @@ describe('SingleFlight', () => {
   });
 
   it('end removes the flight only if it is still the same one', () => {
-    const sf = new SingleFlight<string>();
+    const sf = new SingleFlight();
     const first = sf.lead('k', 'sse');
     const second = sf.lead('k', 'json'); // a new leader replaced the first
     first.end();
@@ -149,7 +161,7 @@ describe('SingleFlight', () => {
   });
 
   it('flights for different keys are independent', () => {
-    const sf = new SingleFlight<string>();
+    const sf = new SingleFlight();
     const a = sf.lead('a', 'sse');
     const b = sf.lead('b', 'sse');
     expect(a.flight).not.toBe(b.flight);

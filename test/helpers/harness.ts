@@ -7,7 +7,8 @@ import { loadUseLiteThread } from '../../src/embed/use-lite-thread.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { silentLogger } from '../../src/observe/logger.js';
-import { startReprise, type Running } from '../../src/server.js';
+import type { Running } from '../../src/node/server.js';
+import { startFront } from './front.js';
 import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
 
@@ -43,7 +44,7 @@ export async function startHarness(
   const up = await startFakeUpstream();
   const clock = new FakeClock();
   const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', ...flags }, {});
-  const reprise = await startReprise(config, {
+  const reprise = await startFront(config, {
     embedder: opts.embedder ?? bundledEmbedder(),
     logger: silentLogger,
     now: clock.now,

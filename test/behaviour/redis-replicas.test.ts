@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
-import { startReprise, type Running } from '../../src/server.js';
+import type { Running } from '../../src/node/server.js';
+import { startFront } from '../helpers/front.js';
 import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
 import { ask, bundledEmbedder, chat } from '../helpers/harness.js';
@@ -50,7 +51,7 @@ async function startReplica(flags: Record<string, string> = {}): Promise<Replica
     },
     {},
   );
-  const running = await startReprise(config, { embedder: bundledEmbedder(), logger: silentLogger });
+  const running = await startFront(config, { embedder: bundledEmbedder(), logger: silentLogger });
   await running.ready;
   const replica: Replica = {
     running,

@@ -1,8 +1,20 @@
 /** Concurrent identical misses share one upstream call. */
-import { describe, expect, it, vi } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ask, chat, useHarness } from '../helpers/harness.js';
 
 const h = useHarness();
+
+/** Busy loops in other processes, one per core: the machine is loaded while the block's tests run. */
+function useBusyLoops(n = 2): void {
+  const loops: ChildProcess[] = [];
+  beforeAll(() => {
+    for (let i = 0; i < n; i++) loops.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  });
+  afterAll(() => {
+    for (const l of loops) l.kill('SIGKILL');
+  });
+}
 
 describe('single-flight', () => {
   it('20 concurrent identical JSON requests reach upstream once and all get the same answer', async () => {
@@ -48,5 +60,32 @@ describe('single-flight', () => {
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(h.up.count()).toBe(1);
     expect(h.reprise.store.size()).toBe(0);
+  });
+});
+
+describe('single-flight under CPU load (two busy loops beside the suite)', () => {
+  useBusyLoops(2);
+
+  // Each request would otherwise embed and search before it could join the in-flight call, and late ones found the
+  // leader's fresh entry by vector search: a byte-identical question answered as a "semantic" hit.
+  it.each([
+    ['JSON', false],
+    ['streaming', true],
+  ])('20 concurrent identical %s requests, 5 rounds: one upstream call each, every answer exact or coalesced', async (_name, stream) => {
+    const c = h.client();
+    for (let round = 0; round < 5; round++) {
+      h.up.reset();
+      const q = `Round ${round}${stream ? ' (streamed)' : ''}: what is the tallest mountain in Africa?`;
+      const one = async () => {
+        const res = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: q }], stream }).asResponse();
+        await res.text();
+        return { status: res.headers.get('x-cache-status'), reason: res.headers.get('x-cache-reason'), match: res.headers.get('x-cache-match') };
+      };
+      const answers = await Promise.all(Array.from({ length: 20 }, one));
+      expect(h.up.count('/chat/completions')).toBe(1);
+      const kinds = answers.map((a) => (a.status === 'HIT' ? `HIT ${a.match}` : a.reason ? `${a.status} ${a.reason}` : a.status));
+      for (const k of kinds) expect(['MISS', 'MISS coalesced', 'HIT exact']).toContain(k);
+      expect(kinds.filter((k) => k === 'MISS')).toHaveLength(1);
+    }
   });
 });

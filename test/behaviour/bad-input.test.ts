@@ -1,7 +1,8 @@
 /** Bad input gets OpenAI-shaped errors with the right status, and never reaches upstream. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFront } from '../helpers/front.js';
 import { APIError } from 'openai';
-import { useHarness } from '../helpers/harness.js';
+import { startHarness, useHarness, type Harness } from '../helpers/harness.js';
 
 const h = useHarness({ 'body-limit': '64kb' });
 
@@ -22,6 +23,15 @@ describe('bad input', () => {
     expectErrorShape(json);
     expect(json.error.type).toBe('invalid_request_error');
     expect(json.error.code).toBe('invalid_json');
+    expect(h.up.count()).toBe(0);
+  });
+
+  it('a repeated invalid body is a 400 every time: a bad body is never remembered as a known one', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await post('/v1/chat/completions', '{"model": "gpt-4o", "messages": [');
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    }
     expect(h.up.count()).toBe(0);
   });
 
@@ -79,10 +89,9 @@ describe('bad input', () => {
 
   it('an unreachable upstream is a 502 in OpenAI error shape', async () => {
     const { parseConfig } = await import('../../src/config.js');
-    const { startReprise } = await import('../../src/server.js');
     const { silentLogger } = await import('../../src/observe/logger.js');
     const { bundledEmbedder } = await import('../helpers/harness.js');
-    const dead = await startReprise(parseConfig({ port: '0', host: '127.0.0.1', upstream: 'http://127.0.0.1:9/v1', 'log-level': 'silent' }, {}), {
+    const dead = await startFront(parseConfig({ port: '0', host: '127.0.0.1', upstream: 'http://127.0.0.1:9/v1', 'log-level': 'silent' }, {}), {
       embedder: bundledEmbedder(),
       logger: silentLogger,
     });
@@ -95,5 +104,27 @@ describe('bad input', () => {
     } finally {
       await dead.close();
     }
+  });
+});
+
+describe('bad input with the cache off', () => {
+  let off: Harness;
+  beforeAll(async () => {
+    off = await startHarness({ cache: 'false' });
+  });
+  afterAll(() => off?.close());
+
+  it.each([
+    ['invalid JSON', '{"model": "gpt-4o", "messages": [', { param: null, code: 'invalid_json' }],
+    ['a missing parameter', JSON.stringify({ model: 'gpt-4o' }), { param: 'messages', code: 'missing_required_parameter' }],
+    ['a body that is not an object', '[1]', { param: null, code: 'invalid_type' }],
+  ])('%s is still a 400 in OpenAI error shape, and never goes upstream', async (_what, body, want) => {
+    const res = await fetch(`${off.reprise.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x' }, body });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const json = await res.json();
+    expectErrorShape(json);
+    expect(json.error).toMatchObject({ type: 'invalid_request_error', ...want });
+    expect(off.up.count()).toBe(0);
   });
 });

@@ -74,6 +74,27 @@ describe('feedback', () => {
     expect(next.headers.get('x-cache-status')).toBe('MISS');
   });
 
+  it.each([
+    ['POST /v1/cache/feedback', async (id: string) => {
+      const res = await fetch(`${h.reprise.url}/v1/cache/feedback`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-test-a', 'content-type': 'application/json' },
+        body: JSON.stringify({ id }),
+      });
+      expect(res.status).toBe(200);
+      return chat(h.client(), ask('Which river flows through Vienna?'));
+    }],
+    ['the X-Cache-Feedback header', (id: string) => chat(h.client(), ask('Which river flows through Vienna?'), { 'x-cache-feedback': `wrong=${id}` })],
+  ])('an exact hit reported wrong by %s is evicted: the identical request misses', async (_how, report) => {
+    const c = h.client();
+    await chat(c, ask('Which river flows through Vienna?'));
+    const hit = await chat(c, ask('Which river flows through Vienna?'));
+    expect(hit.headers.get('x-cache-status')).toBe('HIT');
+    const next = await report(hit.headers.get('x-cache-id')!);
+    expect(next.headers.get('x-cache-status')).toBe('MISS');
+    expect(h.up.count()).toBe(2);
+  });
+
   it("another tenant cannot evict an entry it does not own", async () => {
     const id = await semanticHit();
     const res = await fetch(`${h.reprise.url}/v1/cache/feedback`, {

@@ -1,5 +1,6 @@
 /** /v1/embeddings is cached on exact match only; /healthz reports when the embedder is ready. */
 import { describe, expect, it } from 'vitest';
+import { startFront } from '../helpers/front.js';
 import type { Embedder } from '../../src/embed/types.js';
 import { bundledEmbedder, useHarness } from '../helpers/harness.js';
 
@@ -26,9 +27,8 @@ describe('/healthz', () => {
     const pending = new Promise<Embedder>((r) => (resolve = r));
     // startHarness waits for readiness, so this server is started by hand.
     const { parseConfig } = await import('../../src/config.js');
-    const { startReprise } = await import('../../src/server.js');
     const { silentLogger } = await import('../../src/observe/logger.js');
-    const r = await startReprise(parseConfig({ port: '0', host: '127.0.0.1', upstream: h.up.url, 'log-level': 'silent' }, {}), { embedder: pending, logger: silentLogger });
+    const r = await startFront(parseConfig({ port: '0', host: '127.0.0.1', upstream: h.up.url, 'log-level': 'silent' }, {}), { embedder: pending, logger: silentLogger });
     try {
       const before = await fetch(`${r.url}/healthz`);
       expect(before.status).toBe(503);

@@ -39,6 +39,11 @@ describe('Cache-Control', () => {
     expect(tooOld.headers.get('x-cache-status')).toBe('MISS');
     const young = await chat(c, ask('How many bones are in the human body?'), { 'cache-control': 'max-age=60' });
     expect(young.headers.get('x-cache-status')).toBe('HIT');
+    // the fresh answer took the old one's place
+    expect(young.headers.get('age')).toBe('0');
+    const plain = await chat(c, ask('How many bones are in the human body?'));
+    expect(plain.headers.get('x-cache-status')).toBe('HIT');
+    expect(plain.headers.get('age')).toBe('0');
   });
 });
 
@@ -77,7 +82,31 @@ describe('x-cache-* headers', () => {
     const c = h.client();
     await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-a' });
     expect((await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-b' })).headers.get('x-cache-status')).toBe('MISS');
+    expect((await chat(c, ask('What is the largest desert?'))).headers.get('x-cache-status')).toBe('MISS');
     expect((await chat(c, ask('What is the largest desert?'), { 'x-cache-namespace': 'app-a' })).headers.get('x-cache-status')).toBe('HIT');
+    expect(h.up.count()).toBe(3);
+  });
+
+  it('x-cache-namespace partitions semantic hits too', async () => {
+    const c = h.client();
+    await chat(c, ask('How do I reset my password?'), { 'x-cache-namespace': 'team-a' });
+    expect((await chat(c, ask('How can I reset my password?'), { 'x-cache-namespace': 'team-b' })).headers.get('x-cache-status')).toBe('MISS');
+    expect((await chat(c, ask('How can I reset my password, please?'))).headers.get('x-cache-status')).toBe('MISS');
+    const same = await chat(c, ask('How can I reset my password?'), { 'x-cache-namespace': 'team-a' });
+    expect(same.headers.get('x-cache-status')).toBe('HIT');
+    expect(same.headers.get('x-cache-match')).toBe('semantic');
+    expect(h.up.count()).toBe(3);
+  });
+
+  it('x-cache-ttl on a repeated request still reads the cache; a malformed control on one is a 400, not a hit', async () => {
+    const c = h.client();
+    await chat(c, ask('Name a prime number above ninety.'));
+    expect((await chat(c, ask('Name a prime number above ninety.'), { 'x-cache-ttl': '60' })).headers.get('x-cache-status')).toBe('HIT');
+    const err = (await chat(c, ask('Name a prime number above ninety.'), { 'x-cache-threshold': '2' }).catch((e: unknown) => e)) as APIError;
+    expect(err).toBeInstanceOf(APIError);
+    expect(err.status).toBe(400);
+    expect(err.param).toBe('x-cache-threshold');
+    expect(h.up.count()).toBe(1);
   });
 
   it('x-cache-* headers are not forwarded upstream', async () => {
@@ -97,6 +126,15 @@ describe('x-cache-* headers', () => {
     expect(err).toBeInstanceOf(APIError);
     expect(err.status).toBe(400);
     expect(err.param).toBe(name);
+    expect(err.type).toBe('invalid_request_error');
+    expect(h.up.count()).toBe(0);
+  });
+
+  it('a malformed x-cache-ttl is a 400 even on a no-store request, which does not use the cache', async () => {
+    const err = (await chat(h.client(), ask('Anything'), { 'cache-control': 'no-store', 'x-cache-ttl': 'soon' }).catch((e: unknown) => e)) as APIError;
+    expect(err).toBeInstanceOf(APIError);
+    expect(err.status).toBe(400);
+    expect(err.param).toBe('x-cache-ttl');
     expect(err.type).toBe('invalid_request_error');
     expect(h.up.count()).toBe(0);
   });

@@ -1,0 +1,147 @@
+/**
+ * @module cache/exchange: one forwarded answer on its way from upstream to the client (DESIGN: forward / tee /
+ * capture). It gives the client upstream's head after header hygiene, with the cache headers; it shares the bytes
+ * with the single-flight's joiners; and on a clean end of a 2xx answer it stores a copy, before the front ends the
+ * client's response, so a client that has read its whole answer finds it cached. Errors, aborted or truncated
+ * answers and `no-store` requests are never stored.
+ */
+import type { Embedder } from '../embed/types.js';
+import type { ClientHead, HeaderList, Reply } from '../http/types.js';
+import { errorReply } from '../openai/errors.js';
+import type { ParsedRequest } from '../openai/request.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { Store } from '../store/types.js';
+import { clientResponseHeaders } from '../upstream/headers.js';
+import { answersAgree } from './answer-agreement.js';
+import { withCacheInfo, type CacheInfo } from './cache-headers.js';
+import { Capture } from './capture.js';
+import type { ErrorBudget } from './error-budget.js';
+import type { CacheKey } from './key.js';
+import type { Exploration } from './lookup.js';
+import type { Exchange } from './outcome.js';
+import type { CachePolicy } from './policy.js';
+import type { Flight } from './single-flight.js';
+import { storeAnswer } from './store-answer.js';
+import type { WireApi } from './wire.js';
+
+export interface ExchangeDeps {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  budget?: ErrorBudget;
+}
+
+/** A miss: the answer may be stored, and may be shared with the flight's joiners. */
+export interface MissPlan {
+  wire: WireApi;
+  parsed: ParsedRequest;
+  key: CacheKey;
+  tenant: string;
+  policy: CachePolicy;
+  embedder: Embedder;
+  /** the query's vector, when the lookup computed it */
+  vector?: Float32Array;
+  /** a candidate the error budget sent upstream: the fresh answer labels it */
+  explore?: Exploration;
+  /** this request leads the single-flight for its key */
+  lead?: { flight: Flight; end: () => void };
+}
+
+/** Statuses that never carry a body. */
+const NO_BODY = new Set([204, 205, 304]);
+
+/**
+ * @param info what the client is told (X-Cache-Status, X-Cache-Reason)
+ * @param miss absent for a forward that leaves the cache alone (bypass, fault, other routes)
+ */
+export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan): Exchange {
+  let capture: Capture | undefined;
+  let status = 0;
+  /** a 2xx with a body: an answer that could be stored */
+  let answered = false;
+  let settled = false;
+  const flight = miss?.lead?.flight;
+  const release = () => miss?.lead?.end();
+
+  const notStored = (reason: string) => {
+    deps.metrics.notStored(reason);
+    flight?.finish(undefined);
+    release();
+  };
+
+  return {
+    head(upstreamStatus: number, upstreamHeaders: HeaderList): ClientHead {
+      status = upstreamStatus;
+      const headers = clientResponseHeaders(upstreamHeaders);
+      flight?.started(status, headers);
+      answered = status >= 200 && status < 300 && !NO_BODY.has(status);
+      if (miss && answered && miss.policy.write) capture = new Capture(miss.wire, isEventStream(headers));
+      return { status, headers: withCacheInfo(headers, info) };
+    },
+
+    chunk(bytes: Uint8Array): void {
+      capture?.push(bytes);
+      flight?.push(bytes);
+    },
+
+    async end(): Promise<void> {
+      if (settled) return;
+      settled = true;
+      if (!miss) return;
+      if (!capture) return notStored(answered ? 'no-store' : `status-${status}`);
+      const captured = capture.finish();
+      if (!captured.ok) return notStored(captured.reason);
+      if (miss.explore) void label(deps, miss.embedder, miss.explore, captured.answer);
+      try {
+        const entry = await storeAnswer({ ...miss, store: deps.store, answer: captured.answer, now: deps.now() });
+        deps.metrics.stored();
+        flight?.finish(entry);
+      } catch (err) {
+        deps.metrics.fault('store');
+        deps.logger.warn({ err: String(err) }, 'could not store answer');
+        flight?.finish(undefined);
+      } finally {
+        release();
+      }
+    },
+
+    abort(reason: unknown): void {
+      if (settled) return;
+      settled = true;
+      if (!miss) return;
+      deps.metrics.notStored('aborted');
+      flight?.fail(reason);
+      release();
+    },
+
+    error(err: unknown): Reply {
+      if (!settled) {
+        settled = true;
+        flight?.fail(err);
+        release();
+      }
+      const reply = errorReply(err);
+      return { ...reply, headers: withCacheInfo(reply.headers, info) };
+    },
+  };
+}
+
+function isEventStream(headers: HeaderList): boolean {
+  return headers.some(([name, value]) => name === 'content-type' && value.includes('text/event-stream'));
+}
+
+/** An explored request completed: would the candidate's answer have done? Teach the budget either way. */
+async function label(deps: ExchangeDeps, embedder: Embedder, explore: Exploration, fresh: unknown): Promise<void> {
+  const budget = deps.budget;
+  if (!budget) return;
+  try {
+    const correct = await answersAgree(fresh, explore.entry.response, embedder);
+    budget.learn(explore.entry.id, explore.score, correct, explore.sampled);
+    deps.metrics.budgetLabel(correct, budget.stats());
+  } catch (err) {
+    // A label is a bonus: without one the budget only learns more slowly.
+    deps.logger.warn({ err: String(err) }, 'could not label an explored answer');
+  }
+}

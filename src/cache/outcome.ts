@@ -1,0 +1,62 @@
+/**
+ * @module cache/outcome: what the pipeline decided for a request (DESIGN: "One request's path"). The pipeline never
+ * writes a response: it returns one of these, and each front renders it its own way. Fixed replies (a hit, an
+ * error, an admin answer) are plain data; a forward is a call for the front to make plus an Exchange that the front
+ * feeds with what upstream sends; a join is a share of another request's upstream answer.
+ */
+import type { ByteSink, ClientHead, HeaderList, Reply } from '../http/types.js';
+import type { LogInfo } from '../observe/request-log.js';
+import type { Entry } from '../store/types.js';
+
+export type { LogInfo };
+
+/** A request to send upstream, as plain data: the front sends it with its own client (undici, fetch). */
+export interface UpstreamCall {
+  /** absolute URL */
+  url: string;
+  /** the URL's origin, e.g. https://api.openai.com */
+  origin: string;
+  /** the URL's path and query, e.g. /v1/chat/completions */
+  path: string;
+  method: string;
+  /** after hygiene, one value per name */
+  headers: Record<string, string>;
+  /** the bytes to send; "client": the client's own body, streamed as it arrives (at most `bodyLimit` bytes) */
+  body: Uint8Array | null | 'client';
+  /** with body "client": the most bytes the client may send */
+  bodyLimit: number;
+}
+
+/**
+ * One upstream answer on its way to the client. The front calls `head` once upstream's head arrives, `chunk` for
+ * every body chunk (passed on to the client as it is), and then exactly one of `end` (clean end), `abort` (broken
+ * mid-body, or the client left) or `error` (no head came: upstream unreachable, timed out, or invalid).
+ */
+export interface Exchange {
+  /** upstream's status and headers (names lower-case); returns what the client gets */
+  head(status: number, headers: HeaderList): ClientHead;
+  chunk(bytes: Uint8Array): void;
+  /** resolves once the answer is stored, or found not worth storing; the front ends the client's response after */
+  end(): Promise<void>;
+  abort(reason: unknown): void;
+  /** the reply for the client when upstream gave no head */
+  error(err: unknown): Reply;
+}
+
+export type Outcome =
+  /** served from the cache */
+  | { kind: 'hit'; reply: Reply; entry: Entry; match: 'exact' | 'semantic'; score: number; log: LogInfo }
+  /** bad input, or a route that does not exist: an error reply */
+  | { kind: 'reject'; reply: Reply; log: LogInfo }
+  /** health, metrics, stats, feedback, admin */
+  | { kind: 'reply'; reply: Reply; log: LogInfo }
+  /** go upstream; the exchange says what the client gets, and stores the answer if it should */
+  | { kind: 'forward'; call: UpstreamCall; exchange: Exchange; log: LogInfo }
+  /**
+   * Share another request's upstream answer: write `head`, then `attach` a sink for the body (which starts with the
+   * bytes that went out before). A front whose client is gone calls `detach` instead.
+   */
+  | { kind: 'join'; head: ClientHead; attach(sink: ByteSink): void; detach(): void; log: LogInfo };
+
+/** The outcomes a front writes as one complete reply. */
+export type FixedOutcome = Extract<Outcome, { reply: Reply }>;

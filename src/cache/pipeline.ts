@@ -1,0 +1,253 @@
+/**
+ * @module cache/pipeline: the path of a request to a cached endpoint (DESIGN: "One request's path"):
+ *
+ *   read body ─► policy ─► key ─► exact lookup ──hit──────────────────────────────────────► hit
+ *                                   │ miss
+ *                                   ├─ exact key in flight? ──yes─────────────────────────► join (or its hit)
+ *                                   ▼
+ *                     lead the flight ─► embed ─► search in scope ─► verify ──────────────► hit
+ *                                   │ miss
+ *                                   ▼
+ *                     forward (leader) ─► exchange: to the client as it arrives, stored on a clean end
+ *
+ * It returns an Outcome and never writes a response. A fault in the cache fails open: the request goes upstream
+ * with X-Cache-Status: ERROR. Bad input throws a RepriseError, which the caller turns into a reject.
+ */
+import type { Embedder } from '../embed/types.js';
+import { TOO_LARGE, type RequestView } from '../http/types.js';
+import { PayloadTooLargeError } from '../openai/errors.js';
+import { parseJson, type ParsedRequest } from '../openai/request.js';
+import type { Logger } from '../observe/logger.js';
+import type { FaultStage, Metrics } from '../observe/metrics.js';
+import type { Entry, Store } from '../store/types.js';
+import { upstreamCall, type UpstreamBase } from '../upstream/call.js';
+import { withCacheInfo, type CacheInfo } from './cache-headers.js';
+import type { ErrorBudget } from './error-budget.js';
+import { createExchange, type MissPlan } from './exchange.js';
+import { answerForm, hitReply, type AnswerForm } from './hit-reply.js';
+import type { LlmJudge } from './judge.js';
+import { buildKey, exactKeyOf, type CacheKey } from './key.js';
+import { exactLookup, semanticLookup, type Exploration, type Lookup } from './lookup.js';
+import type { Outcome } from './outcome.js';
+import { readPolicy, type CachePolicy } from './policy.js';
+import type { RawExact } from './raw-exact.js';
+import type { Flight, SingleFlight } from './single-flight.js';
+import { tenantOf } from './tenant.js';
+import type { LoadedVerifier } from './verify.js';
+import type { WireApi } from './wire.js';
+
+/** What the cached path works with; built once per process (handle.ts). */
+export interface PipelineContext {
+  store: Store;
+  /** undefined until the embedder has loaded; until then requests pass through */
+  embedder: () => Embedder | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  cacheEnabled: boolean;
+  sharedCache: boolean;
+  /** default seconds an answer is kept */
+  ttl: number;
+  /** operator's threshold; undefined = the verifier's floor, or the embedder's default without one */
+  threshold?: number;
+  bodyLimit: number;
+  base: UpstreamBase;
+  flights: SingleFlight;
+  raw: RawExact;
+  /** the learned verifier for an embedder id, when it is switched on and one ships */
+  verifierFor: (embedderId: string) => LoadedVerifier | undefined;
+  budget?: ErrorBudget;
+  judge?: { judge: LlmJudge; band: number };
+}
+
+/** Everything one request carries down the path once it is keyed. */
+interface Keyed {
+  view: RequestView;
+  wire: WireApi;
+  body: Uint8Array;
+  parsed: ParsedRequest;
+  policy: CachePolicy;
+  tenant: string;
+  key: CacheKey;
+  form: AnswerForm;
+  embedder: Embedder;
+}
+
+/** How many times a request looks for a flight to join before it goes upstream on its own. */
+const JOIN_ATTEMPTS = 3;
+
+export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView, route: string): Promise<Outcome> {
+  const body = await view.readBody(cx.bodyLimit);
+  if (body === TOO_LARGE) throw new PayloadTooLargeError(cx.bodyLimit);
+  let parsed: ParsedRequest | undefined;
+  // Bad input is a 400 whether or not the cache is used.
+  const parse = () => (parsed ??= wire.parse(parseJson(new TextDecoder().decode(body))));
+
+  const pass = (info: CacheInfo) => {
+    parse();
+    return bypass(cx, view, body, info);
+  };
+
+  if (!cx.cacheEnabled) return pass({ status: 'BYPASS', reason: 'disabled' });
+  const policy = readPolicy(view.headers, cx.ttl);
+  const embedder = cx.embedder();
+  if (!embedder) return pass({ status: 'BYPASS', reason: 'warming-up' });
+  if (!policy.read && !policy.write) return pass({ status: 'BYPASS', ...(policy.reason && { reason: policy.reason }) });
+
+  const tenant = tenantOf(view.headers, cx.sharedCache);
+  // A body seen before under the same route, tenant and namespace: its key is known, so no parse is needed to hit.
+  const raw = policy.read ? cx.raw.key(route, tenant, policy.namespace, embedder.id, body) : undefined;
+  const known = raw === undefined ? undefined : cx.raw.get(raw);
+  if (known) {
+    const found = await exactLookup(cx.store, known, policy, cx.now);
+    if (found.kind === 'hit') return hit(cx, wire, found, known.form, view, body);
+    if (found.kind === 'fault') return fault(cx, view, body, found);
+  }
+
+  const p = parse();
+  const key = buildKey(p, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+  const form = answerForm(p, wire);
+  if (raw !== undefined) cx.raw.learn(raw, key, form);
+  const k: Keyed = { view, wire, body, parsed: p, policy, tenant, key, form, embedder };
+  // no-cache, max-age=0: not served from the cache, but the fresh answer is stored in place of the old one.
+  if (!policy.read) return miss(cx, k, { status: 'BYPASS', reason: policy.reason });
+
+  if (!known) {
+    const found = await exactLookup(cx.store, key, policy, cx.now);
+    if (found.kind === 'hit') return hit(cx, wire, found, form, view, body);
+    if (found.kind === 'fault') return fault(cx, view, body, found);
+  }
+  return shared(cx, k);
+}
+
+/**
+ * Single-flight, before any embedding: join the flight of this exact key if there is one, else lead it through the
+ * semantic lookup and, on a miss, upstream.
+ */
+async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
+  const flightKey = exactKeyOf(k.key);
+  for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+    const flight = cx.flights.get(flightKey);
+    if (!flight) return lead(cx, k, cx.flights.lead(flightKey, k.form));
+    const joined = await join(cx, k, flight);
+    if (joined) return joined;
+  }
+  // Flights keep ending without an answer to share (an error, a client gone): go upstream alone.
+  return miss(cx, k, { status: 'MISS' });
+}
+
+/** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
+async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
+  const d = await flight.decided;
+  if (d.kind === 'hit') return hit(cx, k.wire, d, k.form, k.view, k.body);
+  if (d.kind !== 'upstream') return undefined;
+  if (flight.form === k.form) {
+    const tap = flight.subscribe();
+    if (!tap) return undefined;
+    cx.metrics.request('MISS');
+    cx.metrics.coalesce();
+    const info: CacheInfo = { status: 'MISS', reason: 'coalesced' };
+    return {
+      kind: 'join',
+      head: { status: d.status, headers: withCacheInfo(d.headers, info) },
+      attach: (sink) => tap.attach(sink),
+      detach: () => tap.detach(),
+      log: { cache: info.status, reason: info.reason },
+    };
+  }
+  const entry = await flight.result;
+  if (!entry) return undefined;
+  cx.metrics.coalesce();
+  return hit(cx, k.wire, { entry, match: 'exact', score: 1 }, k.form, k.view, k.body);
+}
+
+/** The leader: the semantic lookup, then upstream on a miss. Joiners wait for what it decides. */
+async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; end: () => void }): Promise<Outcome> {
+  const found: Lookup = k.key.semantic ? await semantic(cx, k) : { kind: 'miss', reason: 'exact-only' };
+  if (found.kind === 'hit') {
+    leading.flight.hit(found.entry, found.match, found.score);
+    leading.end();
+    return hit(cx, k.wire, found, k.form, k.view, k.body);
+  }
+  if (found.kind === 'fault') {
+    leading.flight.abandon();
+    leading.end();
+    return fault(cx, k.view, k.body, found);
+  }
+  if (found.explore) cx.metrics.budgetDecision(found.reason.replace(/^budget-/, ''));
+  const info: CacheInfo = found.explore ? { status: 'MISS', reason: 'budget-explore' } : { status: 'MISS' };
+  return miss(cx, k, info, { lead: leading, ...(found.vector && { vector: found.vector }), ...(found.explore && { explore: found.explore }) });
+}
+
+async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
+  const verifier = cx.verifierFor(k.embedder.id);
+  const { budget, metrics, judge } = cx;
+  const found = await semanticLookup(
+    {
+      store: cx.store,
+      embedder: k.embedder,
+      threshold: cx.threshold ?? verifier?.model.floor ?? k.embedder.defaultThreshold,
+      now: cx.now,
+      ...(verifier && { verifier }),
+      ...(budget && { budget }),
+      ...(judge && {
+        judge: {
+          band: judge.band,
+          ask: async (query: string, candidate: Entry) => {
+            // The judge asks the upstream with the caller's own credentials.
+            const verdict = await judge.judge.judge(query, candidate.text, k.view.headers);
+            metrics.judged(verdict);
+            return verdict;
+          },
+        },
+      }),
+    },
+    k.key,
+    k.policy,
+  );
+  if (budget && found.kind === 'hit' && found.match === 'semantic') {
+    budget.served(found.entry.id, found.score);
+    metrics.budgetDecision('serve');
+  }
+  return found;
+}
+
+type Served = { entry: Entry; match: 'exact' | 'semantic'; score: number };
+
+function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm, view: RequestView, body: Uint8Array): Outcome {
+  const { entry, match, score } = found;
+  let reply;
+  try {
+    reply = hitReply({ entry, match, score, now: cx.now() }, form, wire);
+  } catch (error) {
+    // An entry whose answer cannot be serialised is the store's fault: fail open.
+    return fault(cx, view, body, { stage: 'lookup', error });
+  }
+  cx.metrics.request('HIT');
+  cx.metrics.hit(match, wire.tokens(entry.response));
+  return { kind: 'hit', reply, entry, match, score, log: { cache: 'HIT', match } };
+}
+
+/** Upstream, with the cache: the answer is stored on a clean end unless the policy says not to. */
+function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Outcome {
+  cx.metrics.request(info.status);
+  cx.metrics.upstream();
+  const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
+  const call = upstreamCall(cx.base, { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
+  return { kind: 'forward', call, exchange: createExchange(cx, info, plan), log: { cache: info.status, reason: info.reason } };
+}
+
+/** Upstream, leaving the cache alone. */
+function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Outcome {
+  cx.metrics.request(info.status);
+  cx.metrics.upstream();
+  const call = upstreamCall(cx.base, { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
+  return { kind: 'forward', call, exchange: createExchange(cx, info), log: { cache: info.status, reason: info.reason } };
+}
+
+/** A cache fault: say so, count it, and go upstream without the cache. */
+function fault(cx: PipelineContext, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Outcome {
+  cx.metrics.fault(found.stage);
+  cx.logger.warn({ stage: found.stage, err: String(found.error) }, 'cache fault; failing open');
+  return bypass(cx, view, body, { status: 'ERROR', reason: found.stage });
+}

@@ -1,0 +1,173 @@
+/**
+ * @module handle: the one entry every front calls. `createHandler(deps)` holds the route table and returns
+ * `handle(view) → Outcome`; it is runtime-neutral (Web-standard APIs only) and never writes a response. Each front
+ * (node/listener.ts on Node, app.ts on Web runtimes) turns its transport into a RequestView and renders the outcome.
+ */
+import { cachedPath, type PipelineContext } from './cache/pipeline.js';
+import { createExchange } from './cache/exchange.js';
+import { ErrorBudget } from './cache/error-budget.js';
+import { sha256Bytes } from './cache/hash.js';
+import { LlmJudge } from './cache/judge.js';
+import type { Outcome } from './cache/outcome.js';
+import { RawExact, type BytesHash } from './cache/raw-exact.js';
+import { SingleFlight } from './cache/single-flight.js';
+import { verifierFor } from './cache/verifier/registry.js';
+import type { WireApi } from './cache/wire.js';
+import type { Embedder } from './embed/types.js';
+import type { RequestView } from './http/types.js';
+import { errorReply, NotFoundError, PayloadTooLargeError, RepriseError } from './openai/errors.js';
+import { CHAT, COMPLETIONS, EMBEDDINGS } from './openai/wire.js';
+import type { Logger } from './observe/logger.js';
+import { Metrics } from './observe/metrics.js';
+import { adminRoute } from './routes/admin.js';
+import { feedbackHeader, feedbackRoute, type FeedbackDeps } from './routes/feedback.js';
+import { jsonReply, textReply } from './routes/reply.js';
+import type { Store } from './store/types.js';
+import { upstreamBase, upstreamCall } from './upstream/call.js';
+import type { UpstreamFetch } from './upstream/types.js';
+
+export interface AppDeps {
+  config: {
+    upstream: string;
+    cacheEnabled: boolean;
+    sharedCache: boolean;
+    ttl: number;
+    threshold?: number | undefined;
+    /** "learned" adds the shipped verifier for the embedder, when there is one @default "guards" */
+    verify?: 'learned' | 'guards';
+    /** error budget for semantic hits; undefined = off */
+    maxErrorRate?: number | undefined;
+    /** with maxErrorRate: share of would-be hits verified upstream @default 0.05 */
+    verifySampleRate?: number;
+    /** model for the LLM judge of borderline candidates; empty or undefined = off */
+    judgeModel?: string;
+    /** judged: candidates under threshold + judgeBand @default 0.03 */
+    judgeBand?: number;
+    bodyLimit: number;
+    /** empty = admin API off */
+    adminToken?: string;
+  };
+  store: Store;
+  /** returns the embedder once it has loaded */
+  embedder: () => Embedder | undefined;
+  /** Reprise's own upstream calls (the LLM judge); clients' requests are forwarded by the front */
+  upstream: UpstreamFetch;
+  logger: Logger;
+  metrics?: Metrics;
+  /** ms since epoch @default Date.now */
+  now?: () => number;
+  /** SHA-256 of a prefix and bytes, for exact hits on raw bodies @default pure-JS SHA-256 */
+  hashBytes?: BytesHash;
+}
+
+export interface Handler {
+  handle(view: RequestView): Promise<Outcome>;
+  readonly metrics: Metrics;
+}
+
+/** The cached endpoints, by path. */
+const CACHED: ReadonlyMap<string, WireApi> = new Map([
+  ['/v1/chat/completions', CHAT],
+  ['/v1/completions', COMPLETIONS],
+  ['/v1/embeddings', EMBEDDINGS],
+]);
+
+export function createHandler(deps: AppDeps): Handler {
+  const { config, logger, store } = deps;
+  const metrics = deps.metrics ?? new Metrics();
+  const budget =
+    config.maxErrorRate === undefined
+      ? undefined
+      : new ErrorBudget({ maxErrorRate: config.maxErrorRate, ...(config.verifySampleRate !== undefined && { sampleRate: config.verifySampleRate }) });
+  const cx: PipelineContext = {
+    store,
+    embedder: deps.embedder,
+    metrics,
+    logger,
+    now: deps.now ?? Date.now,
+    cacheEnabled: config.cacheEnabled,
+    sharedCache: config.sharedCache,
+    ttl: config.ttl,
+    ...(config.threshold !== undefined && { threshold: config.threshold }),
+    bodyLimit: config.bodyLimit,
+    base: upstreamBase(config.upstream),
+    flights: new SingleFlight(),
+    raw: new RawExact(deps.hashBytes ?? sha256Bytes),
+    verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
+    ...(budget && { budget }),
+    ...(config.judgeModel && {
+      judge: { judge: new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
+    }),
+  };
+  const feedback: FeedbackDeps = { store, metrics, logger, sharedCache: config.sharedCache, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
+  const admin = config.adminToken ? { token: config.adminToken, store, logger, bodyLimit: config.bodyLimit } : undefined;
+
+  const reply = (r: ReturnType<typeof jsonReply>): Outcome => ({ kind: 'reply', reply: r, log: {} });
+
+  async function route(view: RequestView): Promise<Outcome> {
+    const { method } = view;
+    const q = view.url.indexOf('?');
+    // The cached endpoints match as sent: the hot path parses no URL.
+    const wire = method === 'POST' ? CACHED.get(q < 0 ? view.url : view.url.slice(0, q)) : undefined;
+    if (wire) {
+      await v1(view);
+      return cachedPath(cx, wire, view, q < 0 ? view.url : view.url.slice(0, q));
+    }
+    // Anything else, as a URL parser reads it (dot segments resolved, escapes normalised), as any runtime's would.
+    let url: URL;
+    try {
+      url = new URL(`http://reprise.invalid${view.url}`);
+    } catch {
+      throw new NotFoundError(view.url.slice(0, 200));
+    }
+    const path = url.pathname;
+    const read = method === 'GET' || method === 'HEAD';
+    if (path === '/v1' || path.startsWith('/v1/')) {
+      await v1(view);
+      if (method === 'POST' && path === '/v1/cache/feedback') return reply(await feedbackRoute(feedback, view));
+      return passthrough(view, `${path}${url.search}`);
+    }
+    if (read && path === '/healthz') {
+      // 200 as soon as the embedder is ready, whatever the store's state: with the store down, Reprise still
+      // serves (failing open), so a load balancer should keep sending traffic.
+      const e = deps.embedder();
+      const storeStatus = store.status ?? 'ready';
+      return reply(e ? jsonReply(200, { status: 'ok', embedder: e.id, store: storeStatus }) : jsonReply(503, { status: 'loading', store: storeStatus }));
+    }
+    if (read && path === '/metrics') return reply(textReply(200, metrics.prometheus(), 'text/plain; version=0.0.4'));
+    if (read && path === '/stats') return reply(jsonReply(200, { ...metrics.snapshot(), entries: store.size() }));
+    if (admin && (path === '/admin' || path.startsWith('/admin/'))) return reply(await adminRoute(admin, view, path));
+    throw new NotFoundError(path);
+  }
+
+  /** What every /v1/ request goes through first: the body limit (by its declared length), and X-Cache-Feedback. */
+  async function v1(view: RequestView): Promise<void> {
+    const length = Number(view.headers.get('content-length') ?? 0);
+    if (length > config.bodyLimit) throw new PayloadTooLargeError(config.bodyLimit);
+    await feedbackHeader(feedback, view.headers);
+  }
+
+  /** Every other /v1/ route goes upstream unchanged, streaming both ways. */
+  function passthrough(view: RequestView, url: string): Outcome {
+    const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
+    const hasBody = view.method !== 'GET' && view.method !== 'HEAD';
+    const call = upstreamCall(cx.base, { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
+    return { kind: 'forward', call, exchange: createExchange(cx, info), log: { cache: info.status, reason: info.reason } };
+  }
+
+  return {
+    metrics,
+    async handle(view) {
+      let outcome: Outcome;
+      try {
+        outcome = await route(view);
+      } catch (err) {
+        if (!(err instanceof RepriseError)) logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unhandled error');
+        outcome = { kind: 'reject', reply: errorReply(err), log: {} };
+      }
+      // A HEAD is answered as its GET would be, without the body.
+      if (view.method === 'HEAD' && 'reply' in outcome) outcome.reply = { ...outcome.reply, body: null };
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * @module node/server: Reprise on Node. Config → the Node parts (undici, usearch, transformers.js or the bundled
+ * model, pino, the store) → the handler → the Node front (node/listener.ts) on node:http.
+ */
+import { hash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import { createHandler, type AppDeps, type Handler } from '../handle.js';
+import { loadEmbedder } from '../embed/load.js';
+import type { Embedder } from '../embed/types.js';
+import type { Logger } from '../observe/logger.js';
+import { Metrics } from '../observe/metrics.js';
+import { hnswFactory } from '../store/hnsw-index.js';
+import { MemoryStore } from '../store/memory.js';
+import { RedisStore } from '../store/redis.js';
+import type { Store } from '../store/types.js';
+import { createUndiciUpstream } from '../upstream/undici.js';
+import { createListener, type Listener } from './listener.js';
+import { createLogger } from './logger.js';
+
+export interface StartOptions {
+  /** use this embedder instead of loading `config.embedModel` */
+  embedder?: Embedder | Promise<Embedder>;
+  logger?: Logger;
+  store?: Store;
+  now?: () => number;
+}
+
+export interface Running {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  metrics: Metrics;
+  store: Store;
+  /** resolves when the embedder has loaded */
+  ready: Promise<Embedder>;
+  close(): Promise<void>;
+}
+
+/** Everything a front needs on Node, made from the config; `close` releases it. */
+export interface NodeParts {
+  deps: AppDeps;
+  handler: Handler;
+  /** the undici Agent the Node front forwards over */
+  dispatcher: ReturnType<typeof createUndiciUpstream>['dispatcher'];
+  logger: Logger;
+  ready: Promise<Embedder>;
+  close(): Promise<void>;
+}
+
+/** node:crypto's SHA-256, several times faster than pure JS on long bodies (cache/raw-exact.ts). */
+const nodeHashBytes = (prefix: string, bytes: Uint8Array) => hash('sha256', Buffer.concat([Buffer.from(prefix), bytes]), 'hex');
+
+export async function nodeParts(config: Config, opts: StartOptions = {}): Promise<NodeParts> {
+  const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
+  const store = opts.store ?? createStore(config, logger, opts.now);
+  if (store instanceof RedisStore) await store.start();
+  const upstream = createUndiciUpstream({ connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
+
+  let embedder: Embedder | undefined;
+  const ready = Promise.resolve(opts.embedder ?? loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger }));
+  ready.then(
+    (e) => (embedder = e),
+    (err) => logger.error({ err: String(err) }, 'no embedder could be loaded; serving as a pass-through proxy'),
+  );
+  const deps: AppDeps = {
+    config,
+    store,
+    embedder: () => embedder,
+    upstream: upstream.fetch,
+    logger,
+    metrics: new Metrics(),
+    now: opts.now ?? Date.now,
+    hashBytes: nodeHashBytes,
+  };
+  return {
+    deps,
+    handler: createHandler(deps),
+    dispatcher: upstream.dispatcher,
+    logger,
+    ready,
+    async close() {
+      await upstream.close();
+      if (store instanceof RedisStore) await store.close();
+    },
+  };
+}
+
+/** Listen on `config.port` with `listener`; resolves once listening. */
+async function listen(config: Config, listener: Listener): Promise<{ server: Server; url: string; port: number }> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return { server, url: `http://${host}:${port}`, port };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Serve `listener` (a front made from `parts`) on `config.port`; `close` stops it and releases the parts. */
+export async function serve(config: Config, parts: NodeParts, listener: Listener): Promise<Running> {
+  const { server, url, port } = await listen(config, listener);
+  return {
+    url,
+    port,
+    metrics: parts.handler.metrics,
+    store: parts.deps.store,
+    ready: parts.ready,
+    async close() {
+      await closeServer(server);
+      await parts.close();
+    },
+  };
+}
+
+export async function startReprise(config: Config, opts: StartOptions = {}): Promise<Running> {
+  const parts = await nodeParts(config, opts);
+  return serve(config, parts, createListener(parts.handler, parts));
+}
+
+function createStore(config: Config, logger: Logger, now?: () => number): Store {
+  const index = { hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(now && { now }) };
+  if (config.store === 'redis') {
+    return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
+  }
+  return new MemoryStore({ maxEntries: config.maxEntries, ...index });
+}

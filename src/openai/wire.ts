@@ -1,0 +1,42 @@
+/** @module openai/wire: chat completions, completions and embeddings as the pipeline sees them (cache/wire.ts). */
+import type { WireApi } from '../cache/wire.js';
+import { isCompleteCompletion, usageTokens, type Completion } from './completion.js';
+import { completionToFrames } from './completion-to-stream.js';
+import { parseRequest } from './request.js';
+import { StreamAssembler } from './stream-to-completion.js';
+
+function completionWire(endpoint: 'chat' | 'completions', object: Completion['object']): WireApi {
+  return {
+    endpoint,
+    parse: (json) => parseRequest(endpoint, json),
+    storable: (answer) => isCompleteCompletion(answer) && answer.object === object,
+    stream: {
+      assemble() {
+        const a = new StreamAssembler();
+        return {
+          add: (data) => a.add(data),
+          complete: () => {
+            const c = a.complete();
+            return c && c.object === object ? c : undefined;
+          },
+        };
+      },
+      replay: (answer, includeUsage) => completionToFrames(answer as Completion, includeUsage).join(''),
+    },
+    tokens: (answer) => usageTokens(answer as Completion),
+  };
+}
+
+export const CHAT: WireApi = completionWire('chat', 'chat.completion');
+export const COMPLETIONS: WireApi = completionWire('completions', 'text_completion');
+
+export const EMBEDDINGS: WireApi = {
+  endpoint: 'embeddings',
+  parse: (json) => parseRequest('embeddings', json),
+  storable: (answer) => {
+    const v = answer as { object?: unknown; data?: unknown } | null;
+    return typeof v === 'object' && v !== null && v.object === 'list' && Array.isArray(v.data) && v.data.length > 0;
+  },
+  // Counted as no generated tokens saved, as the metrics have always counted them (the dashboard issue revisits it).
+  tokens: () => 0,
+};

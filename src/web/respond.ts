@@ -1,0 +1,150 @@
+/**
+ * @module web/respond: an Outcome as a Web Response, for the Hono front (app.ts) on any Web runtime. A forward is
+ * sent with the injected fetch, and its body passed to the client through the Exchange as it arrives; the client
+ * cancelling aborts the upstream call.
+ */
+import type { Exchange, Outcome, UpstreamCall } from '../cache/outcome.js';
+import type { Reply } from '../http/types.js';
+import { PayloadTooLargeError, RepriseError, UpstreamError } from '../openai/errors.js';
+import type { Logger } from '../observe/logger.js';
+import { CLIENT_CLOSED, logRequest, type LogInfo } from '../observe/request-log.js';
+import type { UpstreamFetch } from '../upstream/types.js';
+
+export interface RespondDeps {
+  upstream: UpstreamFetch;
+  logger: Logger;
+}
+
+/** performance.now() when the request came in, and the request itself. */
+export interface Incoming {
+  request: Request;
+  /** the request's path and query */
+  url: string;
+  start: number;
+}
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/** A Reply as a Response. */
+export function replyResponse(r: Reply): Response {
+  // A Uint8Array over a plain ArrayBuffer is valid BodyInit; TypeScript's DOM types only allow ArrayBuffer-backed views.
+  const body = NULL_BODY.has(r.status) ? null : (r.body as BodyInit | null);
+  return new Response(body, { status: r.status, headers: r.headers });
+}
+
+export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming): Promise<Response> {
+  const log = (status: number, info: LogInfo) => logRequest(deps.logger, inc.request.method, inc.url, status, info, inc.start);
+  const gone = inc.request.signal.aborted;
+  switch (outcome.kind) {
+    case 'hit':
+    case 'reject':
+    case 'reply':
+      log(gone ? CLIENT_CLOSED : outcome.reply.status, outcome.log);
+      return replyResponse(outcome.reply);
+    case 'join': {
+      if (gone) {
+        outcome.detach();
+        log(CLIENT_CLOSED, outcome.log);
+        return new Response(null, { status: 204 });
+      }
+      const body = new ReadableStream<Uint8Array>({
+        start: (ctrl) =>
+          outcome.attach({
+            chunk: (b) => ctrl.enqueue(b),
+            end: () => ctrl.close(),
+            error: (e) => ctrl.error(e),
+          }),
+        cancel: () => outcome.detach(),
+      });
+      log(outcome.head.status, outcome.log);
+      return new Response(NULL_BODY.has(outcome.head.status) ? null : body, outcome.head);
+    }
+    case 'forward':
+      return forward(deps, outcome.call, outcome.exchange, inc, (status) => log(status, outcome.log));
+  }
+}
+
+async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc: Incoming, log: (status: number) => void): Promise<Response> {
+  const { request } = inc;
+  if (request.signal.aborted) {
+    ex.abort(new Error('client closed the request'));
+    log(CLIENT_CLOSED);
+    return new Response(null, { status: 204 });
+  }
+  let tooLarge = false;
+  const body = call.body === 'client' ? limited(request.body, call.bodyLimit, () => (tooLarge = true)) : call.body;
+  let res: Response;
+  try {
+    res = await deps.upstream({ url: call.url, method: call.method, headers: call.headers, body, signal: request.signal });
+  } catch (err) {
+    if (request.signal.aborted) {
+      ex.abort(err);
+      log(CLIENT_CLOSED);
+      return new Response(null, { status: 204 });
+    }
+    const reply = ex.error(tooLarge ? new PayloadTooLargeError(call.bodyLimit) : upstreamError(err));
+    log(reply.status);
+    return replyResponse(reply);
+  }
+  const head = ex.head(res.status, [...res.headers]);
+  log(head.status);
+  if (!res.body || NULL_BODY.has(res.status) || call.method === 'HEAD') {
+    await res.body?.cancel().catch(() => {});
+    await ex.end();
+    return new Response(null, head);
+  }
+  const reader = res.body.getReader();
+  const out = new ReadableStream<Uint8Array>(
+    {
+      async pull(ctrl) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (err) {
+          // Cut off mid-body: the client's stream fails too, never a clean end that would look complete.
+          ex.abort(err);
+          ctrl.error(err);
+          return;
+        }
+        if (r.done) {
+          await ex.end();
+          ctrl.close();
+          return;
+        }
+        ex.chunk(r.value);
+        ctrl.enqueue(r.value);
+      },
+      cancel(reason) {
+        ex.abort(reason ?? new Error('client disconnected'));
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(out, head);
+}
+
+/** What a fetch failure becomes: the runtime's own error types are not ours to know here. */
+function upstreamError(err: unknown): RepriseError {
+  if (err instanceof RepriseError) return err;
+  return new UpstreamError(`Upstream could not be reached: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** The client's body, streamed, failing once it passes `limit` bytes. */
+function limited(body: ReadableStream<Uint8Array> | null, limit: number, onTooLarge: () => void): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  let size = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctrl) {
+        size += chunk.byteLength;
+        if (size > limit) {
+          onTooLarge();
+          ctrl.error(new PayloadTooLargeError(limit));
+          return;
+        }
+        ctrl.enqueue(chunk);
+      },
+    }),
+  );
+}

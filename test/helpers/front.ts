@@ -1,0 +1,22 @@
+/**
+ * @module test/helpers/front: a running Reprise on the front the behaviour suite is run against. vitest.config.ts
+ * runs test/behaviour/ once per front, with REPRISE_FRONT set: "node" (node/listener.ts, what production runs) or
+ * "web" (app.ts, the Hono front Web runtimes use, here served through @hono/node-server). Both are made from the
+ * same Node parts (node/server.ts nodeParts), so they differ only in the front.
+ */
+import { getRequestListener } from '@hono/node-server';
+import { createApp } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
+import { nodeParts, serve, startReprise, type Running, type StartOptions } from '../../src/node/server.js';
+
+export type Front = 'node' | 'web';
+
+export const FRONT: Front = process.env.REPRISE_FRONT === 'web' ? 'web' : 'node';
+
+/** Start Reprise on `front` (the suite's front by default). */
+export async function startFront(config: Config, opts: StartOptions = {}, front: Front = FRONT): Promise<Running> {
+  if (front === 'node') return startReprise(config, opts);
+  const parts = await nodeParts(config, opts);
+  const app = createApp(parts.deps, parts.handler);
+  return serve(config, parts, getRequestListener(app.fetch));
+}

@@ -1,0 +1,81 @@
+/**
+ * @module test/helpers/raw-http: one HTTP/1.1 exchange over a raw socket, for tests that need what a client library
+ * hides or will not send (the header lines as written, Connection-listed headers, dot segments, chunked uploads).
+ */
+import { connect } from 'node:net';
+
+/** A response as it came off the wire. */
+export interface RawResponse {
+  /** the whole exchange as bytes, in latin1 */
+  raw: string;
+  /** e.g. "HTTP/1.1 200 OK" */
+  statusLine: string;
+  status: number;
+  /** every header line in order, names lower-cased, Date and Connection left out */
+  lines: Array<[string, string]>;
+  /** every value of `name`, joined with ", " as RFC 9110 §5.3 combines repeats; undefined if absent */
+  header(name: string): string | undefined;
+  /** the body, de-chunked when it came chunked */
+  body: Buffer;
+  /** the body as UTF-8 */
+  text: string;
+}
+
+/**
+ * Send one request with `Connection: close` and read until the server closes. A Content-Length is added for a POST
+ * or a body, unless `headers` has a Transfer-Encoding (then `body` is sent as given, framing included).
+ */
+export function exchange(url: string, method: string, path: string, headers: Array<[string, string]>, body = ''): Promise<RawResponse> {
+  const { hostname, port } = new URL(url);
+  const bytes = Buffer.from(body);
+  const head = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...headers.map(([k, v]) => `${k}: ${v}`)];
+  const chunked = headers.some(([k]) => k.toLowerCase() === 'transfer-encoding');
+  if ((body !== '' || method === 'POST') && !chunked) head.push(`Content-Length: ${bytes.length}`);
+  head.push('Connection: close', '', '');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => resolve(parse(Buffer.concat(chunks), method)));
+    socket.on('error', reject);
+    socket.write(Buffer.concat([Buffer.from(head.join('\r\n')), bytes]));
+  });
+}
+
+function parse(all: Buffer, method: string): RawResponse {
+  const end = all.indexOf('\r\n\r\n');
+  if (end < 0) throw new Error(`no complete response head in ${JSON.stringify(all.toString('latin1'))}`);
+  const [statusLine = '', ...headerLines] = all.subarray(0, end).toString('latin1').split('\r\n');
+  const every: Array<[string, string]> = headerLines.map((l) => {
+    const colon = l.indexOf(':');
+    return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()];
+  });
+  const value = (name: string) => {
+    const vs = every.filter(([n]) => n === name).map(([, v]) => v);
+    return vs.length ? vs.join(', ') : undefined;
+  };
+  let body = all.subarray(end + 4);
+  if (method !== 'HEAD' && value('transfer-encoding')?.toLowerCase() === 'chunked') body = dechunk(body);
+  return {
+    raw: all.toString('latin1'),
+    statusLine,
+    status: Number(statusLine.split(' ')[1]),
+    lines: every.filter(([n]) => n !== 'date' && n !== 'connection'),
+    header: value,
+    body,
+    text: body.toString('utf8'),
+  };
+}
+
+function dechunk(b: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = b.indexOf('\r\n', at);
+    if (eol < 0) throw new Error('chunked body cut off');
+    const size = parseInt(b.subarray(at, eol).toString('latin1'), 16);
+    if (size === 0) return Buffer.concat(out);
+    out.push(b.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
