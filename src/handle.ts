@@ -11,6 +11,7 @@ import { LlmJudge } from './cache/judge.js';
 import type { Outcome } from './cache/outcome.js';
 import { RawExact, type BytesHash } from './cache/raw-exact.js';
 import { SingleFlight } from './cache/single-flight.js';
+import { Tenants } from './cache/tenant.js';
 import { verifierFor } from './cache/verifier/registry.js';
 import type { WireApi } from './cache/wire.js';
 import type { Embedder } from './embed/types.js';
@@ -93,6 +94,7 @@ export function createHandler(deps: AppDeps): Handler {
     base: upstreamBase(config.upstream),
     flights: new SingleFlight(),
     raw: new RawExact(deps.hashBytes ?? sha256Bytes),
+    tenants: new Tenants(config.sharedCache),
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),
     ...(config.judgeModel && {
@@ -110,7 +112,8 @@ export function createHandler(deps: AppDeps): Handler {
     // The cached endpoints match as sent: the hot path parses no URL.
     const wire = method === 'POST' ? CACHED.get(q < 0 ? view.url : view.url.slice(0, q)) : undefined;
     if (wire) {
-      await v1(view);
+      const feedbackDone = v1(view);
+      if (feedbackDone) await feedbackDone;
       return cachedPath(cx, wire, view, q < 0 ? view.url : view.url.slice(0, q));
     }
     // Anything else, as a URL parser reads it (dot segments resolved, escapes normalised), as any runtime's would.
@@ -123,7 +126,8 @@ export function createHandler(deps: AppDeps): Handler {
     const path = url.pathname;
     const read = method === 'GET' || method === 'HEAD';
     if (path === '/v1' || path.startsWith('/v1/')) {
-      await v1(view);
+      const feedbackDone = v1(view);
+      if (feedbackDone) await feedbackDone;
       if (method === 'POST' && path === '/v1/cache/feedback') return reply(await feedbackRoute(feedback, view));
       return passthrough(view, `${path}${url.search}`);
     }
@@ -140,11 +144,15 @@ export function createHandler(deps: AppDeps): Handler {
     throw new NotFoundError(path);
   }
 
-  /** What every /v1/ request goes through first: the body limit (by its declared length), and X-Cache-Feedback. */
-  async function v1(view: RequestView): Promise<void> {
+  /**
+   * What every /v1/ request goes through first: the body limit (by its declared length), and X-Cache-Feedback.
+   * Returns a promise only when there is feedback to act on, so a plain request waits for nothing.
+   */
+  function v1(view: RequestView): Promise<void> | undefined {
     const length = Number(view.headers.get('content-length') ?? 0);
     if (length > config.bodyLimit) throw new PayloadTooLargeError(config.bodyLimit);
-    await feedbackHeader(feedback, view.headers);
+    const said = view.headers.get('x-cache-feedback');
+    return said === undefined ? undefined : feedbackHeader(feedback, view.headers, said);
   }
 
   /** Every other /v1/ route goes upstream unchanged, streaming both ways. */

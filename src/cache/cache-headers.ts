@@ -25,14 +25,12 @@ export interface HitInfo {
   now: number;
 }
 
-const OWN = /^x-cache-/;
-
 /**
  * `headers` with X-Cache-Status and X-Cache-Reason set to `info`. Any x-cache-* header already there (an upstream
  * that is itself a cache) is dropped: what the client reads is what this Reprise did.
  */
 export function withCacheInfo(headers: HeaderList, info: CacheInfo): HeaderList {
-  const out = headers.filter(([name]) => !OWN.test(name));
+  const out = headers.filter(([name]) => !name.startsWith('x-cache-'));
   out.push(['x-cache-status', info.status]);
   if (info.reason) out.push(['x-cache-reason', info.reason]);
   return out;

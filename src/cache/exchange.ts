@@ -57,75 +57,101 @@ const NO_BODY = new Set([204, 205, 304]);
  * @param miss absent for a forward that leaves the cache alone (bypass, fault, other routes)
  */
 export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan): Exchange {
-  let capture: Capture | undefined;
-  let status = 0;
+  return new ForwardExchange(deps, info, miss);
+}
+
+/** A class rather than closures: one is made for every forwarded request. */
+class ForwardExchange implements Exchange {
+  private capture: Capture | undefined;
+  private status = 0;
   /** a 2xx with a body: an answer that could be stored */
-  let answered = false;
-  let settled = false;
-  const flight = miss?.lead?.flight;
-  const release = () => miss?.lead?.end();
+  private answered = false;
+  private settled = false;
+  private readonly flight: Flight | undefined;
 
-  const notStored = (reason: string) => {
-    deps.metrics.notStored(reason);
-    flight?.finish(undefined);
-    release();
-  };
+  constructor(
+    private readonly deps: ExchangeDeps,
+    private readonly info: CacheInfo,
+    private readonly miss: MissPlan | undefined,
+  ) {
+    this.flight = miss?.lead?.flight;
+  }
 
-  return {
-    head(upstreamStatus: number, upstreamHeaders: HeaderList): ClientHead {
-      status = upstreamStatus;
-      const headers = clientResponseHeaders(upstreamHeaders);
-      flight?.started(status, headers);
-      answered = status >= 200 && status < 300 && !NO_BODY.has(status);
-      if (miss && answered && miss.policy.write) capture = new Capture(miss.wire, isEventStream(headers));
-      return { status, headers: withCacheInfo(headers, info) };
-    },
+  head(status: number, upstreamHeaders: HeaderList): ClientHead {
+    this.status = status;
+    const headers = clientResponseHeaders(upstreamHeaders);
+    this.flight?.started(status, headers);
+    this.answered = status >= 200 && status < 300 && !NO_BODY.has(status);
+    if (this.miss && this.answered && this.miss.policy.write) this.capture = new Capture(this.miss.wire, isEventStream(headers));
+    return { status, headers: withCacheInfo(headers, this.info) };
+  }
 
-    chunk(bytes: Uint8Array): void {
-      capture?.push(bytes);
-      flight?.push(bytes);
-    },
+  chunk(bytes: Uint8Array): void {
+    this.capture?.push(bytes);
+    this.flight?.push(bytes);
+  }
 
-    async end(): Promise<void> {
-      if (settled) return;
-      settled = true;
-      if (!miss) return;
-      if (!capture) return notStored(answered ? 'no-store' : `status-${status}`);
-      const captured = capture.finish();
-      if (!captured.ok) return notStored(captured.reason);
-      if (miss.explore) void label(deps, miss.embedder, miss.explore, captured.answer);
-      try {
-        const entry = await storeAnswer({ ...miss, store: deps.store, answer: captured.answer, now: deps.now() });
-        deps.metrics.stored();
-        flight?.finish(entry);
-      } catch (err) {
-        deps.metrics.fault('store');
-        deps.logger.warn({ err: String(err) }, 'could not store answer');
-        flight?.finish(undefined);
-      } finally {
-        release();
-      }
-    },
+  end(): Promise<void> | undefined {
+    if (this.settled) return;
+    this.settled = true;
+    const { miss, capture } = this;
+    if (!miss) return;
+    if (!capture) {
+      this.notStored(this.answered ? 'no-store' : `status-${this.status}`);
+      return;
+    }
+    const captured = capture.finish();
+    if (!captured.ok) {
+      this.notStored(captured.reason);
+      return;
+    }
+    if (miss.explore) void label(this.deps, miss.embedder, miss.explore, captured.answer);
+    return this.store(miss, captured.answer);
+  }
 
-    abort(reason: unknown): void {
-      if (settled) return;
-      settled = true;
-      if (!miss) return;
-      deps.metrics.notStored('aborted');
-      flight?.fail(reason);
-      release();
-    },
+  abort(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (!this.miss) return;
+    this.deps.metrics.notStored('aborted');
+    this.flight?.fail(reason);
+    this.release();
+  }
 
-    error(err: unknown): Reply {
-      if (!settled) {
-        settled = true;
-        flight?.fail(err);
-        release();
-      }
-      const reply = errorReply(err);
-      return { ...reply, headers: withCacheInfo(reply.headers, info) };
-    },
-  };
+  error(err: unknown): Reply {
+    if (!this.settled) {
+      this.settled = true;
+      this.flight?.fail(err);
+      this.release();
+    }
+    const reply = errorReply(err);
+    return { ...reply, headers: withCacheInfo(reply.headers, this.info) };
+  }
+
+  private async store(miss: MissPlan, answer: unknown): Promise<void> {
+    const { deps } = this;
+    try {
+      const entry = await storeAnswer({ ...miss, store: deps.store, answer, now: deps.now() });
+      deps.metrics.stored();
+      this.flight?.finish(entry);
+    } catch (err) {
+      deps.metrics.fault('store');
+      deps.logger.warn({ err: String(err) }, 'could not store answer');
+      this.flight?.finish(undefined);
+    } finally {
+      this.release();
+    }
+  }
+
+  private notStored(reason: string): void {
+    this.deps.metrics.notStored(reason);
+    this.flight?.finish(undefined);
+    this.release();
+  }
+
+  private release(): void {
+    this.miss?.lead?.end();
+  }
 }
 
 function isEventStream(headers: HeaderList): boolean {

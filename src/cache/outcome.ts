@@ -36,8 +36,12 @@ export interface Exchange {
   /** upstream's status and headers (names lower-case); returns what the client gets */
   head(status: number, headers: HeaderList): ClientHead;
   chunk(bytes: Uint8Array): void;
-  /** resolves once the answer is stored, or found not worth storing; the front ends the client's response after */
-  end(): Promise<void>;
+  /**
+   * Upstream's body ended cleanly. With a promise, the answer is being stored: the front ends the client's response
+   * once it settles, so a client that has read its whole answer finds it cached. Without one, the front ends it now
+   * (in the same turn as the last bytes, so they go out in one write).
+   */
+  end(): Promise<void> | undefined;
   abort(reason: unknown): void;
   /** the reply for the client when upstream gave no head */
   error(err: unknown): Reply;

@@ -32,7 +32,7 @@ import type { Outcome } from './outcome.js';
 import { readPolicy, type CachePolicy } from './policy.js';
 import type { RawExact } from './raw-exact.js';
 import type { Flight, SingleFlight } from './single-flight.js';
-import { tenantOf } from './tenant.js';
+import type { Tenants } from './tenant.js';
 import type { LoadedVerifier } from './verify.js';
 import type { WireApi } from './wire.js';
 
@@ -54,6 +54,7 @@ export interface PipelineContext {
   base: UpstreamBase;
   flights: SingleFlight;
   raw: RawExact;
+  tenants: Tenants;
   /** the learned verifier for an embedder id, when it is switched on and one ships */
   verifierFor: (embedderId: string) => LoadedVerifier | undefined;
   budget?: ErrorBudget;
@@ -76,25 +77,25 @@ interface Keyed {
 /** How many times a request looks for a flight to join before it goes upstream on its own. */
 const JOIN_ATTEMPTS = 3;
 
+const decoder = new TextDecoder();
+
+/** The body validated for the wire: bad input is a 400 whether or not the cache is used. */
+function parseBody(wire: WireApi, body: Uint8Array): ParsedRequest {
+  return wire.parse(parseJson(decoder.decode(body)));
+}
+
 export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView, route: string): Promise<Outcome> {
   const body = await view.readBody(cx.bodyLimit);
   if (body === TOO_LARGE) throw new PayloadTooLargeError(cx.bodyLimit);
-  let parsed: ParsedRequest | undefined;
-  // Bad input is a 400 whether or not the cache is used.
-  const parse = () => (parsed ??= wire.parse(parseJson(new TextDecoder().decode(body))));
-
-  const pass = (info: CacheInfo) => {
-    parse();
-    return bypass(cx, view, body, info);
-  };
-
-  if (!cx.cacheEnabled) return pass({ status: 'BYPASS', reason: 'disabled' });
-  const policy = readPolicy(view.headers, cx.ttl);
+  const policy = cx.cacheEnabled ? readPolicy(view.headers, cx.ttl) : undefined;
   const embedder = cx.embedder();
-  if (!embedder) return pass({ status: 'BYPASS', reason: 'warming-up' });
-  if (!policy.read && !policy.write) return pass({ status: 'BYPASS', ...(policy.reason && { reason: policy.reason }) });
+  if (!policy || !embedder || (!policy.read && !policy.write)) {
+    parseBody(wire, body);
+    const reason = !policy ? 'disabled' : !embedder ? 'warming-up' : policy.reason;
+    return bypass(cx, view, body, { status: 'BYPASS', ...(reason && { reason }) });
+  }
 
-  const tenant = tenantOf(view.headers, cx.sharedCache);
+  const tenant = cx.tenants.of(view.headers);
   // A body seen before under the same route, tenant and namespace: its key is known, so no parse is needed to hit.
   const raw = policy.read ? cx.raw.key(route, tenant, policy.namespace, embedder.id, body) : undefined;
   const known = raw === undefined ? undefined : cx.raw.get(raw);
@@ -104,11 +105,11 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
     if (found.kind === 'fault') return fault(cx, view, body, found);
   }
 
-  const p = parse();
-  const key = buildKey(p, { tenant, namespace: policy.namespace, embedderId: embedder.id });
-  const form = answerForm(p, wire);
+  const parsed = parseBody(wire, body);
+  const key = buildKey(parsed, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+  const form = answerForm(parsed, wire);
   if (raw !== undefined) cx.raw.learn(raw, key, form);
-  const k: Keyed = { view, wire, body, parsed: p, policy, tenant, key, form, embedder };
+  const k: Keyed = { view, wire, body, parsed, policy, tenant, key, form, embedder };
   // no-cache, max-age=0: not served from the cache, but the fresh answer is stored in place of the old one.
   if (!policy.read) return miss(cx, k, { status: 'BYPASS', reason: policy.reason });
 

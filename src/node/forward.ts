@@ -123,7 +123,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     this.log(head.status);
     if (NULL_BODY.has(status) || this.method === 'HEAD') {
       this.finished = true;
-      void this.ex.end().then(() => res.end());
+      this.endAfter(this.ex.end());
       return;
     }
     // Wait for the end of this turn of the event loop, so that body bytes already received go out with the head;
@@ -149,8 +149,13 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.finished) return;
     this.finished = this.flushed = true;
-    // The answer is stored before the client's response ends, so a client that has read it finds it cached.
-    void this.ex.end().then(() => this.res.end());
+    this.endAfter(this.ex.end());
+  }
+
+  /** End the client's response, once the answer is stored if it is being stored. */
+  private endAfter(storing: Promise<void> | undefined): void {
+    if (storing) void storing.then(() => this.res.end());
+    else this.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {

@@ -49,8 +49,12 @@ export interface NodeParts {
   close(): Promise<void>;
 }
 
-/** node:crypto's SHA-256, several times faster than pure JS on long bodies (cache/raw-exact.ts). */
-const nodeHashBytes = (prefix: string, bytes: Uint8Array) => hash('sha256', Buffer.concat([Buffer.from(prefix), bytes]), 'hex');
+/**
+ * node:crypto's SHA-256, several times faster than pure JS on long bodies (cache/raw-exact.ts). The bytes are read
+ * as latin1, one character per byte, so the string stands for them exactly; the prefix delimits its own fields.
+ */
+const nodeHashBytes = (prefix: string, bytes: Uint8Array) =>
+  hash('sha256', prefix + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), 'hex');
 
 export async function nodeParts(config: Config, opts: StartOptions = {}): Promise<NodeParts> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);

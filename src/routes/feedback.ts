@@ -51,10 +51,9 @@ export async function feedbackRoute(deps: FeedbackDeps, view: RequestView): Prom
   return jsonReply(200, { evicted: true, id: parsed.data.id });
 }
 
-/** `X-Cache-Feedback: wrong=<id>` on any /v1/ request evicts that entry before the request goes on. */
-export async function feedbackHeader(deps: FeedbackDeps, headers: RequestHeaders): Promise<void> {
-  const h = headers.get('x-cache-feedback');
-  const m = h && /^\s*wrong\s*=\s*(\S+)\s*$/i.exec(h);
+/** `X-Cache-Feedback: wrong=<id>` (the header's value is `said`) on any /v1/ request evicts that entry before the request goes on. */
+export async function feedbackHeader(deps: FeedbackDeps, headers: RequestHeaders, said: string): Promise<void> {
+  const m = /^\s*wrong\s*=\s*(\S+)\s*$/i.exec(said);
   if (!m) return;
   // Feedback is advice: a fault while evicting never fails the request that carried it.
   await evict(deps, headers, m[1]!).catch((err: Error) => deps.logger.warn({ err: err.message }, 'feedback eviction failed'));

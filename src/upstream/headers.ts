@@ -16,20 +16,22 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'content-length',
 ]);
 
-/** Reprise's own controls: meaningful to Reprise, noise to upstream. */
-export const OWN = /^x-cache-/;
+/** Reprise's own controls (x-cache-*): meaningful to Reprise, noise to upstream. */
+const OWN_PREFIX = 'x-cache-';
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Names a Connection header lists, which are hop-by-hop for this one message. */
-function connectionListed(headers: HeaderList): Set<string> {
-  const out = new Set<string>();
+function connectionListed(headers: HeaderList): ReadonlySet<string> {
+  let out: Set<string> | undefined;
   for (const [name, value] of headers) {
     if (name !== 'connection') continue;
     for (const n of value.split(',')) {
       const t = n.trim().toLowerCase();
-      if (t) out.add(t);
+      if (t) (out ??= new Set()).add(t);
     }
   }
-  return out;
+  return out ?? NONE;
 }
 
 /**
@@ -41,7 +43,7 @@ export function upstreamRequestHeaders(headers: HeaderList, identityEncoding: bo
   const listed = connectionListed(headers);
   const out: Record<string, string> = {};
   for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || OWN.test(name) || listed.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || name.startsWith(OWN_PREFIX) || listed.has(name)) continue;
     const had = out[name];
     out[name] = had === undefined ? value : `${had}, ${value}`;
   }
@@ -51,6 +53,7 @@ export function upstreamRequestHeaders(headers: HeaderList, identityEncoding: bo
 
 /** HTTP whitespace at either end of a value, which a Web Headers object strips. */
 const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const trim = (v: string) => (v.length > 0 && (v.charCodeAt(0) <= 32 || v.charCodeAt(v.length - 1) <= 32) ? v.replace(EDGE_WS, '') : v);
 
 /**
  * Upstream → client: everything but hop-by-hop headers, as a Web Headers object holds them, so every runtime sends
@@ -63,7 +66,7 @@ export function clientResponseHeaders(headers: HeaderList): HeaderList {
   const at = new Map<string, number>();
   for (const [name, raw] of headers) {
     if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
-    const value = raw.replace(EDGE_WS, '');
+    const value = trim(raw);
     const i = name === 'set-cookie' ? undefined : at.get(name);
     if (i === undefined) {
       if (name !== 'set-cookie') at.set(name, out.length);
