@@ -66,6 +66,22 @@ export interface Handler {
   readonly metrics: Metrics;
 }
 
+/** A request target a URL parser leaves as it is: a path of plain characters, no escapes, no query. */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** Path and query of a request target as a URL parser reads it; an origin-form or absolute-form target. */
+function normalisedTarget(target: string): string {
+  let url: URL;
+  try {
+    url = target.startsWith('/') ? new URL(`http://reprise.invalid${target}`) : new URL(target);
+  } catch {
+    throw new NotFoundError(target.slice(0, 200));
+  }
+  if (!target.startsWith('/') && url.protocol !== 'http:' && url.protocol !== 'https:') throw new NotFoundError(target.slice(0, 200));
+  return `${url.pathname}${url.search}`;
+}
+
 /** The cached endpoints, by path. */
 const CACHED: ReadonlyMap<string, WireApi> = new Map([
   ['/v1/chat/completions', CHAT],
@@ -106,30 +122,27 @@ export function createHandler(deps: AppDeps): Handler {
 
   const reply = (r: ReturnType<typeof jsonReply>): Outcome => ({ kind: 'reply', reply: r, log: {} });
 
-  async function route(view: RequestView): Promise<Outcome> {
+  async function route(sent: RequestView): Promise<Outcome> {
+    // Every front routes a request target as a URL parser reads it (dot segments resolved, escapes normalised,
+    // absolute-form reduced to its path), so a request means the same on each. A plain target, the hot path, is
+    // already in that form and is not parsed.
+    const target = PLAIN_TARGET.test(sent.url) && !DOT_SEGMENT.test(sent.url) ? sent.url : normalisedTarget(sent.url);
+    const view = target === sent.url ? sent : { ...sent, url: target };
     const { method } = view;
-    const q = view.url.indexOf('?');
-    // The cached endpoints match as sent: the hot path parses no URL.
-    const wire = method === 'POST' ? CACHED.get(q < 0 ? view.url : view.url.slice(0, q)) : undefined;
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const wire = method === 'POST' ? CACHED.get(path) : undefined;
     if (wire) {
       const feedbackDone = v1(view);
       if (feedbackDone) await feedbackDone;
-      return cachedPath(cx, wire, view, q < 0 ? view.url : view.url.slice(0, q));
+      return cachedPath(cx, wire, view, path);
     }
-    // Anything else, as a URL parser reads it (dot segments resolved, escapes normalised), as any runtime's would.
-    let url: URL;
-    try {
-      url = new URL(`http://reprise.invalid${view.url}`);
-    } catch {
-      throw new NotFoundError(view.url.slice(0, 200));
-    }
-    const path = url.pathname;
     const read = method === 'GET' || method === 'HEAD';
     if (path === '/v1' || path.startsWith('/v1/')) {
       const feedbackDone = v1(view);
       if (feedbackDone) await feedbackDone;
       if (method === 'POST' && path === '/v1/cache/feedback') return reply(await feedbackRoute(feedback, view));
-      return passthrough(view, `${path}${url.search}`);
+      return passthrough(view, target);
     }
     if (read && path === '/healthz') {
       // 200 as soon as the embedder is ready, whatever the store's state: with the store down, Reprise still
@@ -155,7 +168,7 @@ export function createHandler(deps: AppDeps): Handler {
     return said === undefined ? undefined : feedbackHeader(feedback, view.headers, said);
   }
 
-  /** Every other /v1/ route goes upstream unchanged, streaming both ways. */
+  /** Every other /v1/ route goes upstream unchanged, streaming both ways. `url` is the request's normalised target. */
   function passthrough(view: RequestView, url: string): Outcome {
     const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
     const hasBody = view.method !== 'GET' && view.method !== 'HEAD';

@@ -197,12 +197,15 @@ describe('handle: /v1/ routes that are not cached', () => {
     expectReject(await s.handle(view('GET', '/v1/../admin/purge')), 404, 'not_found');
   });
 
-  it('a POST to a cached endpoint spelled with dot segments is forwarded, not cached', async () => {
+  it('a POST to a cached endpoint spelled with dot segments or escapes is that endpoint, as a URL parser reads it (on every front)', async () => {
     const s = setup();
     s.load();
-    const o = forwarded(await s.handle(view('POST', '/v1/./chat/completions', [['content-type', 'application/json']], CHAT_BODY)));
-    expect(o.call.url).toBe('https://api.openai.com/v1/chat/completions');
-    expect(cacheHeaders(o)).toEqual([['x-cache-status', 'BYPASS'], ['x-cache-reason', 'not-cacheable-route']]);
+    for (const target of ['/v1/./chat/completions', '/v1/x/../chat/completions', 'http://reprise.example/v1/chat/completions']) {
+      const o = forwarded(await s.handle(view('POST', target, [['content-type', 'application/json']], CHAT_BODY)));
+      expect(o.call.url, target).toBe('https://api.openai.com/v1/chat/completions');
+      expect(cacheHeaders(o), target).toEqual([['x-cache-status', 'MISS']]);
+      o.exchange.abort(new Error('not sent'));
+    }
   });
 });
 

@@ -67,6 +67,8 @@ class ForwardExchange implements Exchange {
   /** a 2xx with a body: an answer that could be stored */
   private answered = false;
   private settled = false;
+  /** the capture failed on the answer's bytes: it is passed on, not stored */
+  private unreadable = false;
   private readonly flight: Flight | undefined;
 
   constructor(
@@ -87,7 +89,16 @@ class ForwardExchange implements Exchange {
   }
 
   chunk(bytes: Uint8Array): void {
-    this.capture?.push(bytes);
+    if (this.capture) {
+      try {
+        this.capture.push(bytes);
+      } catch (err) {
+        // An answer the capture cannot read is not stored; the client still gets every byte of it.
+        this.capture = undefined;
+        this.unreadable = true;
+        this.deps.logger.warn({ err: String(err) }, 'could not read the answer to store it');
+      }
+    }
     this.flight?.push(bytes);
   }
 
@@ -97,16 +108,26 @@ class ForwardExchange implements Exchange {
     const { miss, capture } = this;
     if (!miss) return;
     if (!capture) {
-      this.notStored(this.answered ? 'no-store' : `status-${this.status}`);
+      this.notStored(this.unreadable ? 'unreadable' : this.answered ? 'no-store' : `status-${this.status}`);
       return;
     }
-    const captured = capture.finish();
+    let captured;
+    try {
+      captured = capture.finish();
+    } catch (err) {
+      this.deps.logger.warn({ err: String(err) }, 'could not read the answer to store it');
+      captured = { ok: false as const, reason: 'unreadable' };
+    }
     if (!captured.ok) {
       this.notStored(captured.reason);
       return;
     }
     if (miss.explore) void label(this.deps, miss.embedder, miss.explore, captured.answer);
-    return this.store(miss, captured.answer);
+    const storing = this.store(miss, captured.answer);
+    // Without the query's vector (a no-cache request skipped the lookup), storing waits for an embedding: the client
+    // does not wait for it too. Otherwise the client's response ends once the answer is stored.
+    if (miss.key.semantic && !miss.vector) return undefined;
+    return storing;
   }
 
   abort(reason: unknown): void {

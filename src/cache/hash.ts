@@ -15,17 +15,3 @@ export function sha256Bytes(prefix: string, bytes: Uint8Array): string {
 export function sha256(text: string): string {
   return bytesToHex(nobleSha256(utf8ToBytes(text)));
 }
-
-/**
- * JSON with object keys sorted at every depth, so `{a,b}` and `{b,a}` hash alike.
- * `undefined` members are dropped, as JSON.stringify does.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}

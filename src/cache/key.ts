@@ -2,9 +2,10 @@
  * @module cache/key: split a request into a scope (exact hash of everything that can change the answer)
  * and a query text (the last user turn, matched semantically inside the scope). DESIGN: cache-key contract.
  */
-import type { ChatMessage, ParsedRequest } from '../openai/request.js';
+import type { ChatMessage, Endpoint } from '../openai/request.js';
 import { messageText } from '../openai/request.js';
-import { canonicalJson, sha256 } from './hash.js';
+import { sha256 } from './hash.js';
+import { canonicalJson } from './key-json.js';
 
 export interface CacheKey {
   /** hash of endpoint, model, parameters, history, non-text parts, tenant, namespace and embedder */
@@ -26,14 +27,29 @@ export interface KeyContext {
 /** Fields that only change how the answer is delivered, never what it says. */
 const TRANSPORT_FIELDS = new Set(['stream', 'stream_options']);
 
-/** Whitespace and Unicode form do not change meaning; case can ("US" vs "us"), so it stays. */
+/**
+ * What cannot change a text's meaning, for the exact key: its Unicode form, how its lines end, blank lines before
+ * it and whitespace after it. Everything else stays: line breaks and indentation (code and YAML depend on them),
+ * spaces inside a line, and case ("US" vs "us").
+ */
 export function normaliseText(text: string): string {
-  return text.normalize('NFC').trim().replace(/\s+/g, ' ');
+  return text
+    .normalize('NFC')
+    .replace(/\r\n?/g, '\n')
+    .replace(/^(?:[^\S\n]*\n)+/, '')
+    .trimEnd();
 }
 
-export function buildKey(req: ParsedRequest, ctx: KeyContext): CacheKey {
-  const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = v;
+/** The body to key: the endpoint, and the body as cache/key-json.ts reads it (a plain parsed body keys alike). */
+export interface KeyInput {
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+}
+
+export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
+  // A prototype-less object: every member of the body is its own here, "__proto__" too.
+  const params: Record<string, unknown> = Object.create(null);
+  for (const k of Object.keys(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = req.body[k];
 
   let text = '';
   let semantic = false;
@@ -43,9 +59,10 @@ export function buildKey(req: ParsedRequest, ctx: KeyContext): CacheKey {
     if (last.role === 'user') {
       text = messageText(last.content);
       semantic = normaliseText(text) !== '';
-      // The last turn's non-text parts (images, audio, files) and other fields stay in the scope.
-      const rest: Record<string, unknown> = { ...last };
-      rest.content = Array.isArray(last.content) ? last.content.filter((p) => p.type !== 'text') : null;
+      // The last turn's non-text parts (images, audio, files), where the text parts stand among them, and its
+      // other fields stay in the scope; only the words are matched.
+      const rest: Record<string, unknown> = Object.assign(Object.create(null), last);
+      rest.content = Array.isArray(last.content) ? last.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? { ...p, text: undefined } : p)) : null;
       params.messages = [...messages.slice(0, -1), rest];
     }
   } else if (req.endpoint === 'completions') {

@@ -27,7 +27,8 @@ import { createExchange, type MissPlan } from './exchange.js';
 import { answerForm, hitReply, type AnswerForm } from './hit-reply.js';
 import type { LlmJudge } from './judge.js';
 import { buildKey, exactKeyOf, type CacheKey } from './key.js';
-import { exactLookup, semanticLookup, type Exploration, type Lookup } from './lookup.js';
+import { KeyDepthError, keyTreeOf } from './key-json.js';
+import { exactLookup, fresh, semanticLookup, type Exploration, type Lookup } from './lookup.js';
 import type { Outcome } from './outcome.js';
 import { readPolicy, type CachePolicy } from './policy.js';
 import type { RawExact } from './raw-exact.js';
@@ -80,8 +81,8 @@ const JOIN_ATTEMPTS = 3;
 const decoder = new TextDecoder();
 
 /** The body validated for the wire: bad input is a 400 whether or not the cache is used. */
-function parseBody(wire: WireApi, body: Uint8Array): ParsedRequest {
-  return wire.parse(parseJson(decoder.decode(body)));
+function parseBody(wire: WireApi, text: string): ParsedRequest {
+  return wire.parse(parseJson(text));
 }
 
 export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView, route: string): Promise<Outcome> {
@@ -90,7 +91,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   const policy = cx.cacheEnabled ? readPolicy(view.headers, cx.ttl) : undefined;
   const embedder = cx.embedder();
   if (!policy || !embedder || (!policy.read && !policy.write)) {
-    parseBody(wire, body);
+    parseBody(wire, decoder.decode(body));
     const reason = !policy ? 'disabled' : !embedder ? 'warming-up' : policy.reason;
     return bypass(cx, view, body, { status: 'BYPASS', ...(reason && { reason }) });
   }
@@ -105,8 +106,16 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
     if (found.kind === 'fault') return fault(cx, view, body, found);
   }
 
-  const parsed = parseBody(wire, body);
-  const key = buildKey(parsed, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+  const text = decoder.decode(body);
+  const parsed = parseBody(wire, text);
+  let key: CacheKey;
+  try {
+    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+  } catch (error) {
+    // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
+    if (error instanceof KeyDepthError) return fault(cx, view, body, { stage: 'key', error });
+    throw error;
+  }
   const form = answerForm(parsed, wire);
   if (raw !== undefined) cx.raw.learn(raw, key, form);
   const k: Keyed = { view, wire, body, parsed, policy, tenant, key, form, embedder };
@@ -140,7 +149,13 @@ async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
 /** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
 async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
   const d = await flight.decided;
-  if (d.kind === 'hit') return hit(cx, k.wire, d, k.form, k.view, k.body);
+  if (d.kind === 'hit') {
+    // The leader's hit passed the leader's own controls: serve it only if it passes this request's too (a stricter
+    // X-Cache-Threshold, a shorter max-age). If not, the flight is over by now, and this request looks for itself.
+    const bar = k.policy.threshold ?? thresholdFor(cx, k.embedder);
+    if (!fresh(d.entry, k.policy, cx.now()) || (d.match === 'semantic' && d.score < bar)) return undefined;
+    return hit(cx, k.wire, d, k.form, k.view, k.body);
+  }
   if (d.kind !== 'upstream') return undefined;
   if (flight.form === k.form) {
     const tap = flight.subscribe();
@@ -164,7 +179,13 @@ async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outc
 
 /** The leader: the semantic lookup, then upstream on a miss. Joiners wait for what it decides. */
 async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; end: () => void }): Promise<Outcome> {
-  const found: Lookup = k.key.semantic ? await semantic(cx, k) : { kind: 'miss', reason: 'exact-only' };
+  let found: Lookup;
+  try {
+    found = k.key.semantic ? await semantic(cx, k) : { kind: 'miss', reason: 'exact-only' };
+  } catch (error) {
+    // A bug, or an entry the store returned malformed: fail open, and never leave joiners waiting on this flight.
+    found = { kind: 'fault', stage: 'lookup', error };
+  }
   if (found.kind === 'hit') {
     leading.flight.hit(found.entry, found.match, found.score);
     leading.end();
@@ -180,6 +201,11 @@ async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; en
   return miss(cx, k, info, { lead: leading, ...(found.vector && { vector: found.vector }), ...(found.explore && { explore: found.explore }) });
 }
 
+/** The similarity a semantic hit needs when the request does not say. */
+function thresholdFor(cx: PipelineContext, embedder: Embedder): number {
+  return cx.threshold ?? cx.verifierFor(embedder.id)?.model.floor ?? embedder.defaultThreshold;
+}
+
 async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
   const verifier = cx.verifierFor(k.embedder.id);
   const { budget, metrics, judge } = cx;
@@ -187,7 +213,7 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
     {
       store: cx.store,
       embedder: k.embedder,
-      threshold: cx.threshold ?? verifier?.model.floor ?? k.embedder.defaultThreshold,
+      threshold: thresholdFor(cx, k.embedder),
       now: cx.now,
       ...(verifier && { verifier }),
       ...(budget && { budget }),
@@ -218,14 +244,16 @@ type Served = { entry: Entry; match: 'exact' | 'semantic'; score: number };
 function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm, view: RequestView, body: Uint8Array): Outcome {
   const { entry, match, score } = found;
   let reply;
+  let tokens;
   try {
     reply = hitReply({ entry, match, score, now: cx.now() }, form, wire);
+    tokens = wire.tokens(entry.response);
   } catch (error) {
-    // An entry whose answer cannot be serialised is the store's fault: fail open.
+    // An entry whose answer cannot be serialised or read is the store's fault: fail open.
     return fault(cx, view, body, { stage: 'lookup', error });
   }
   cx.metrics.request('HIT');
-  cx.metrics.hit(match, wire.tokens(entry.response));
+  cx.metrics.hit(match, tokens);
   return { kind: 'hit', reply, entry, match, score, log: { cache: 'HIT', match } };
 }
 

@@ -19,7 +19,7 @@ export interface StoreAnswerArgs {
 }
 
 export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
-  // A no-cache request skipped the lookup, so its vector is computed now, after the client has its answer.
+  // A no-cache request skipped the lookup, so its vector is computed now (the exchange does not keep the client waiting).
   const vector = a.key.semantic ? (a.vector ?? (await a.embedder.embed([a.key.text]))[0]) : undefined;
   const entry: Entry = {
     id: entryId(a.key.scope, a.key.textKey),

@@ -4,7 +4,7 @@
  */
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'ERROR';
-export type FaultStage = 'embed' | 'search' | 'store' | 'lookup';
+export type FaultStage = 'embed' | 'search' | 'store' | 'lookup' | 'key';
 
 export interface Snapshot {
   requests: Record<CacheStatus, number>;
@@ -34,7 +34,7 @@ export class Metrics {
   private readonly s: Snapshot = {
     requests: { HIT: 0, MISS: 0, BYPASS: 0, ERROR: 0 },
     hits: { exact: 0, semantic: 0 },
-    faults: { embed: 0, search: 0, store: 0, lookup: 0 },
+    faults: { embed: 0, search: 0, store: 0, lookup: 0, key: 0 },
     upstreamCalls: 0,
     coalesced: 0,
     stored: 0,

@@ -64,7 +64,15 @@ export class StreamAssembler {
     if (chunk.system_fingerprint) this.head.system_fingerprint = chunk.system_fingerprint;
     if (chunk.object === 'text_completion') this.kind = 'text';
     else if (chunk.object === 'chat.completion.chunk') this.kind = 'chat';
+    if (chunk.choices != null && !Array.isArray(chunk.choices)) {
+      this.failed = true;
+      return;
+    }
     for (const c of chunk.choices ?? []) {
+      if (typeof c !== 'object' || c === null) {
+        this.failed = true;
+        return;
+      }
       if (this.kind === 'text') this.addText(c);
       else this.addChat(c);
     }

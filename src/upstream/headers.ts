@@ -14,6 +14,8 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
   'host',
   'content-length',
+  // node:http has answered a client's 100-continue itself; undici refuses to send the header on.
+  'expect',
 ]);
 
 /** Reprise's own controls (x-cache-*): meaningful to Reprise, noise to upstream. */
@@ -45,7 +47,8 @@ export function upstreamRequestHeaders(headers: HeaderList, identityEncoding: bo
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || name.startsWith(OWN_PREFIX) || listed.has(name)) continue;
     const had = out[name];
-    out[name] = had === undefined ? value : `${had}, ${value}`;
+    // Cookie pairs are joined with "; " (RFC 6265 §5.4); other repeats with ", ".
+    out[name] = had === undefined ? value : `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
   if (identityEncoding) out['accept-encoding'] = 'identity';
   return out;

@@ -86,14 +86,29 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
     log(reply.status);
     return replyResponse(reply);
   }
-  const head = ex.head(res.status, [...res.headers]);
+  let head: ReturnType<Exchange['head']>;
+  let upstreamBody: ReadableStream<Uint8Array> | null;
+  try {
+    if (res.status < 200 || res.status > 599) throw new UpstreamError(`Upstream answered with an invalid status (${res.status}).`);
+    upstreamBody = res.body;
+    head = ex.head(res.status, [...res.headers]);
+  } catch (err) {
+    // A response the runtime cannot pass on as it is (a status out of range, a header it refuses). Reading its body
+    // may throw too (a Response that builds itself lazily), so it is let go with care.
+    await Promise.resolve()
+      .then(() => res.body?.cancel())
+      .catch(() => {});
+    const reply = ex.error(err instanceof RepriseError ? err : new UpstreamError('Upstream sent a response that cannot be forwarded.'));
+    log(reply.status);
+    return replyResponse(reply);
+  }
   log(head.status);
-  if (!res.body || NULL_BODY.has(res.status) || call.method === 'HEAD') {
-    await res.body?.cancel().catch(() => {});
+  if (!upstreamBody || NULL_BODY.has(res.status) || call.method === 'HEAD') {
+    await upstreamBody?.cancel().catch(() => {});
     await ex.end();
     return new Response(null, head);
   }
-  const reader = res.body.getReader();
+  const reader = upstreamBody.getReader();
   const out = new ReadableStream<Uint8Array>(
     {
       async pull(ctrl) {

@@ -30,11 +30,20 @@ describe('hits', () => {
     expect(h.up.count('/chat/completions')).toBe(1);
   });
 
-  it('treats whitespace differences as the same question', async () => {
+  it('line endings, blank lines before and whitespace after a question make no difference to its exact key', async () => {
+    const c = h.client();
+    await chat(c, ask('How many legs does a spider have?\nAnd an ant?'));
+    const again = await chat(c, ask('\n\nHow many legs does a spider have?\r\nAnd an ant?  \n'));
+    expect(again.headers.get('x-cache-match')).toBe('exact');
+    expect(h.up.count()).toBe(1);
+  });
+
+  it('spacing inside a line is not an exact match (it can matter in code), but the semantic lookup still serves prose', async () => {
     const c = h.client();
     await chat(c, ask('How many legs does a spider have?'));
-    const again = await chat(c, ask('  How many   legs does a spider have?\n'));
-    expect(again.headers.get('x-cache-match')).toBe('exact');
+    const again = await chat(c, ask('  How many   legs does a spider have?'));
+    expect(again.headers.get('x-cache-status')).toBe('HIT');
+    expect(again.headers.get('x-cache-match')).toBe('semantic');
     expect(h.up.count()).toBe(1);
   });
 

@@ -1,5 +1,6 @@
 /** Tests cache/exchange and cache/cache-headers: a forwarded answer's head, its sharing with joiners, and storing it. */
 import { describe, expect, it } from 'vitest';
+import { randomUnit, rng } from '../helpers/vectors.js';
 import { sinkFor } from '../helpers/tap-sink.js';
 import { withCacheInfo, type CacheInfo } from '../../src/cache/cache-headers.js';
 import { createExchange, type ExchangeDeps, type MissPlan } from '../../src/cache/exchange.js';
@@ -37,7 +38,8 @@ const JSON_HEAD: HeaderList = [['content-type', 'application/json']];
 
 
 /** A miss plan built as the pipeline builds one: parsed request, policy from headers, key, and a single-flight lead. */
-function setup(requestHeaders: Record<string, string> = {}) {
+/** A leader's miss: the lookup embedded the query, so its vector is in the plan (unless `vector: false`, as for no-cache). */
+function setup(requestHeaders: Record<string, string> = {}, { vector = true } = {}) {
   const store = new MemoryStore({ now });
   const metrics = new Metrics();
   const deps: ExchangeDeps = { store, metrics, logger: silentLogger, now };
@@ -50,7 +52,9 @@ function setup(requestHeaders: Record<string, string> = {}) {
   const flights = new SingleFlight();
   const flightKey = exactKeyOf(key);
   const lead = flights.lead(flightKey, 'json');
-  const plan: MissPlan = { wire: CHAT, parsed, key, tenant, policy, embedder, lead };
+  const queryVector = randomUnit(48, rng(1));
+  embedder.known.set(key.text, queryVector);
+  const plan: MissPlan = { wire: CHAT, parsed, key, tenant, policy, embedder, lead, ...(vector && { vector: queryVector }) };
   return { store, metrics, deps, embedder, plan, key, flights, flightKey, flight: lead.flight };
 }
 
@@ -158,6 +162,17 @@ describe('createExchange: storing', () => {
     expect(early.ended()).toBe('end');
     expect(late.ended()).toBe('end');
     expect(flights.get(flightKey)).toBeUndefined();
+  });
+
+  it('without the query\'s vector (a no-cache request), end() does not keep the client waiting for the embedding; the entry is stored after', async () => {
+    const { store, deps, plan, flight } = setup({ 'cache-control': 'no-cache' }, { vector: false });
+    const x = createExchange(deps, { status: 'BYPASS', reason: 'no-cache' }, plan);
+    x.head(200, JSON_HEAD);
+    x.chunk(BODY);
+    expect(x.end()).toBeUndefined();
+    const entry = await flight.result;
+    expect(entry).toBeDefined();
+    expect(store.size()).toBe(1);
   });
 
   it('a 200 event stream that reached [DONE] is stored as the assembled completion', async () => {

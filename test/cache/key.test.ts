@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildKey, exactKeyOf, type CacheKey, type KeyContext } from '../../src/cache/key.js';
+import { canonicalJson, KeyDepthError, keyTreeOf } from '../../src/cache/key-json.js';
+import { InvalidRequestError } from '../../src/openai/errors.js';
 import { parseRequest, type Endpoint } from '../../src/openai/request.js';
 
 const CTX: KeyContext = { tenant: 'tenant-a', namespace: '', embedderId: 'bundled/use-lite@1' };
@@ -60,12 +62,24 @@ describe('buildKey: what does not change the key', () => {
     expect(b.textKey).toBe(a.textKey);
   });
 
-  it('whitespace in the last user message changes neither scope nor textKey, but text is kept as sent', async () => {
-    const a = await key('chat', chat({}, 'What is the capital of France?'));
-    const b = await key('chat', chat({}, '  What is   the capital\nof France?\t'));
+  it('what cannot change meaning changes neither scope nor textKey (line endings, blank lines before, whitespace after), and the text is kept as sent', async () => {
+    const a = await key('chat', chat({}, 'What is the capital\nof France?'));
+    const b = await key('chat', chat({}, '\n  \nWhat is the capital\r\nof France?\t\n'));
     expect(b.scope).toBe(a.scope);
     expect(b.textKey).toBe(a.textKey);
-    expect(b.text).toBe('  What is   the capital\nof France?\t');
+    expect(b.text).toBe('\n  \nWhat is the capital\r\nof France?\t\n');
+  });
+
+  it('spaces inside a line, line breaks and indentation are kept in the exact key: code and YAML depend on them', async () => {
+    const base = await key('chat', chat({}, 'What is the capital of France?'));
+    for (const other of ['What is  the capital of France?', 'What is the capital\nof France?', '  What is the capital of France?']) {
+      expect((await key('chat', chat({}, other))).textKey, JSON.stringify(other)).not.toBe(base.textKey);
+    }
+    const py = (body: string) => key('chat', chat({}, `What does this print?\n\nfor i in range(3):\n    print(i)\n${body}print("done")`));
+    expect((await py('')).textKey).not.toBe((await py('    ')).textKey);
+    const yamlA = await key('chat', chat({}, 'Is this valid?\na:\n  b: 1\n  c: 2'));
+    const yamlB = await key('chat', chat({}, 'Is this valid?\na:\n  b: 1\nc: 2'));
+    expect(yamlA.textKey).not.toBe(yamlB.textKey);
   });
 
   it('the wording of the last user turn changes the textKey but not the scope', async () => {
@@ -162,7 +176,7 @@ describe('buildKey: query text and semantic matching', () => {
 
   it('completions with a string prompt is semantic on the prompt', async () => {
     const a = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time' });
-    const b = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once  upon a time ' });
+    const b = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time \n' });
     const c = await key('completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'In a galaxy far away' });
     expect(a.semantic).toBe(true);
     expect(a.text).toBe('Once upon a time');
@@ -195,5 +209,65 @@ describe('buildKey: query text and semantic matching', () => {
     expect(a.text).toBe('');
     expect(b.scope).not.toBe(a.scope);
     expect(a2).toEqual(a);
+  });
+});
+
+describe('buildKey on the body as the upstream reads it (cache/key-json.ts)', () => {
+  /** The key the pipeline computes for a raw JSON body. */
+  const keyOfText = (text: string) => buildKey({ endpoint: 'chat', body: keyTreeOf(text) as Record<string, unknown> }, CTX);
+  const body = (extra: string) => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Pick a number."}]${extra}}`;
+
+  it('integers above 2^53 stay apart: two seeds JSON.parse reads as one number get different scopes', () => {
+    expect(JSON.parse('9007199254740993')).toBe(JSON.parse('9007199254740992'));
+    expect(keyOfText(body(',"seed":9007199254740993')).scope).not.toBe(keyOfText(body(',"seed":9007199254740992')).scope);
+  });
+
+  it('1e400 and null key apart, though JSON.stringify writes both as null', () => {
+    expect(keyOfText(body(',"temperature":1e400')).scope).not.toBe(keyOfText(body(',"temperature":null')).scope);
+  });
+
+  it('a "__proto__" member is part of the scope', () => {
+    const plain = keyOfText(body(''));
+    const withProto = keyOfText(body(',"__proto__":{"temperature":2}'));
+    expect(withProto.scope).not.toBe(plain.scope);
+    expect(keyOfText(body(',"__proto__":{"temperature":1}')).scope).not.toBe(withProto.scope);
+  });
+
+  it('where the text parts stand among images is part of the scope; the text itself is not', () => {
+    const img = '{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}';
+    const parts = (p: string) => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":[${p}]}]}`;
+    const before = keyOfText(parts(`{"type":"text","text":"Describe"},${img},{"type":"text","text":"briefly"}`));
+    const after = keyOfText(parts(`{"type":"text","text":"Describe"},{"type":"text","text":"briefly"},${img}`));
+    expect(before.text).toBe(after.text);
+    expect(before.scope).not.toBe(after.scope);
+    const otherWords = keyOfText(parts(`{"type":"text","text":"Explain"},${img},{"type":"text","text":"in detail"}`));
+    expect(otherWords.scope).toBe(before.scope);
+    expect(otherWords.textKey).not.toBe(before.textKey);
+  });
+
+  it('keys a plain parsed body exactly as its key tree', () => {
+    const text = body(',"temperature":0.7,"max_tokens":64,"stop":["\\n"]');
+    expect(keyOfText(text)).toEqual(buildKey({ endpoint: 'chat', body: JSON.parse(text) as Record<string, unknown> }, CTX));
+  });
+
+  it('a member repeated with different values is a 400 naming it; repeated with the same value it is fine', () => {
+    expect(() => keyTreeOf('{"model":"a","model":"b"}')).toThrow(InvalidRequestError);
+    let thrown: unknown;
+    try {
+      keyTreeOf('{"model":"a","messages":[],"temperature":0,"temperature":1}');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ status: 400, param: 'temperature', code: 'duplicate_key' });
+    expect(() => keyTreeOf('{"model":"a","model":"a"}')).not.toThrow();
+  });
+
+  it('nesting deeper than the parser can follow is a KeyDepthError (the request fails open), and canonicalJson has no depth limit', () => {
+    const deep = (n: number) => `{"model":"m","messages":[],"x":${'['.repeat(n)}${']'.repeat(n)}}`;
+    expect(() => keyTreeOf(deep(200_000))).toThrow(KeyDepthError);
+    let v: unknown = 1;
+    for (let i = 0; i < 200_000; i++) v = [v];
+    expect(canonicalJson(v)).toBe(`${'['.repeat(200_000)}1${']'.repeat(200_000)}`);
+    expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: undefined, e: true })).toBe('{"b":[1,{"c":"x","d":null}],"e":true}');
   });
 });

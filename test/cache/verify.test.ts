@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/cache/verify.js';
-import { negationAgrees, numbersAgree, numbersIn, quotesAgree } from '../../src/cache/verifier/guards.js';
+import { failedGuard, layoutAgrees, layoutOf, negationAgrees, numbersAgree, numbersIn, quotesAgree } from '../../src/cache/verifier/guards.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 
 let seq = 0;
@@ -118,5 +118,21 @@ describe('guards that must not reject paraphrases', () => {
 
   it('swapped literals are told apart', () => {
     expect(quotesAgree('These functions `yield` one row at a time.', 'These functions `emit` one row at a time.')).toBe(false);
+  });
+});
+
+describe('the layout guard (indentation of code and YAML)', () => {
+  const loop = (last: string) => `What does this print?\nfor i in range(3):\n    print(i)\n${last}`;
+
+  it('a line moved into a block, or a YAML key moved up a level, tells two texts apart', () => {
+    expect(failedGuard(loop('print("done")'), loop('    print("done")'))).toBe('layout');
+    expect(failedGuard('Is this valid?\na:\n  b: 1\n  c: 2', 'Is this valid?\na:\n  b: 1\nc: 2')).toBe('layout');
+    expect(layoutAgrees('x:\n  - a\n  - b', 'x:\n  - a\n    - b')).toBe(false);
+  });
+
+  it('the same code under a reworded question passes; so do single lines whatever their spacing, and trailing spaces', () => {
+    expect(failedGuard(loop('print("done")'), `What is the output of this?\nfor i in range(3):\n    print(i)  \nprint("done")`)).toBeUndefined();
+    expect(failedGuard('  How many   legs does a spider have?', 'How many legs does a spider have?')).toBeUndefined();
+    expect(layoutOf('One line\n\n  indented\n\tand tabbed')).toEqual(['  indented', '\tand tabbed']);
   });
 });

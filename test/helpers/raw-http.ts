@@ -19,11 +19,14 @@ export interface RawResponse {
   body: Buffer;
   /** the body as UTF-8 */
   text: string;
+  /** the connection closed before the whole body (a chunked body without its last chunk, or no head at all) */
+  cut: boolean;
 }
 
 /**
  * Send one request with `Connection: close` and read until the server closes. A Content-Length is added for a POST
- * or a body, unless `headers` has a Transfer-Encoding (then `body` is sent as given, framing included).
+ * or a body, unless `headers` has a Transfer-Encoding (then `body` is sent as given, framing included). It never
+ * rejects on a cut connection: `cut` says so, and `status` is 0 when no head came.
  */
 export function exchange(url: string, method: string, path: string, headers: Array<[string, string]>, body = ''): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
@@ -32,20 +35,32 @@ export function exchange(url: string, method: string, path: string, headers: Arr
   const chunked = headers.some(([k]) => k.toLowerCase() === 'transfer-encoding');
   if ((body !== '' || method === 'POST') && !chunked) head.push(`Content-Length: ${bytes.length}`);
   head.push('Connection: close', '', '');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
     socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('end', () => resolve(parse(Buffer.concat(chunks), method)));
-    socket.on('error', reject);
+    // A reset is how a cut response looks: what came before it is the answer.
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(parse(Buffer.concat(chunks), method)));
     socket.write(Buffer.concat([Buffer.from(head.join('\r\n')), bytes]));
   });
 }
 
 function parse(all: Buffer, method: string): RawResponse {
-  const end = all.indexOf('\r\n\r\n');
-  if (end < 0) throw new Error(`no complete response head in ${JSON.stringify(all.toString('latin1'))}`);
-  const [statusLine = '', ...headerLines] = all.subarray(0, end).toString('latin1').split('\r\n');
+  // Interim 1xx answers (100 Continue) come before the real one.
+  let start = 0;
+  while (/^HTTP\/1\.1 1\d\d /.test(all.subarray(start, start + 13).toString('latin1'))) {
+    const next = all.indexOf('\r\n\r\n', start);
+    if (next < 0) break;
+    start = next + 4;
+  }
+  const whole = all.subarray(start);
+  const end = whole.indexOf('\r\n\r\n');
+  if (end < 0) {
+    const none = () => undefined;
+    return { raw: all.toString('latin1'), statusLine: '', status: 0, lines: [], header: none, body: Buffer.alloc(0), text: '', cut: true };
+  }
+  const [statusLine = '', ...headerLines] = whole.subarray(0, end).toString('latin1').split('\r\n');
   const every: Array<[string, string]> = headerLines.map((l) => {
     const colon = l.indexOf(':');
     return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()];
@@ -54,8 +69,9 @@ function parse(all: Buffer, method: string): RawResponse {
     const vs = every.filter(([n]) => n === name).map(([, v]) => v);
     return vs.length ? vs.join(', ') : undefined;
   };
-  let body = all.subarray(end + 4);
-  if (method !== 'HEAD' && value('transfer-encoding')?.toLowerCase() === 'chunked') body = dechunk(body);
+  let body = whole.subarray(end + 4);
+  let cut = false;
+  if (method !== 'HEAD' && value('transfer-encoding')?.toLowerCase() === 'chunked') ({ body, cut } = dechunk(body));
   return {
     raw: all.toString('latin1'),
     statusLine,
@@ -64,17 +80,19 @@ function parse(all: Buffer, method: string): RawResponse {
     header: value,
     body,
     text: body.toString('utf8'),
+    cut,
   };
 }
 
-function dechunk(b: Buffer): Buffer {
+/** A chunked body's bytes, and whether it ended before its last (zero-size) chunk. */
+function dechunk(b: Buffer): { body: Buffer; cut: boolean } {
   const out: Buffer[] = [];
   let at = 0;
   for (;;) {
     const eol = b.indexOf('\r\n', at);
-    if (eol < 0) throw new Error('chunked body cut off');
+    if (eol < 0) return { body: Buffer.concat(out), cut: true };
     const size = parseInt(b.subarray(at, eol).toString('latin1'), 16);
-    if (size === 0) return Buffer.concat(out);
+    if (size === 0) return { body: Buffer.concat(out), cut: false };
     out.push(b.subarray(eol + 2, eol + 2 + size));
     at = eol + 2 + size + 2;
   }

@@ -1,7 +1,7 @@
 /**
  * @module cache/verifier/guards: cheap textual checks that reject near-identical questions asking different things.
  * Each guard compares one kind of detail that embeddings blur: numbers and versions, negation, quoted strings,
- * names, units, and direction words ("ascending" vs "descending").
+ * names, units, direction words ("ascending" vs "descending"), and the indentation of code and YAML.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -146,7 +146,27 @@ export function namesAgree(a: string, b: string): boolean {
   return noSwap(x.names, x.lower, y.names, y.lower);
 }
 
-export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names';
+/**
+ * The indented lines of a text after its first line (code, YAML, nested lists), each with its indentation as
+ * written. Embeddings and word-level guards do not see indentation, but a program whose last line moved into its
+ * loop, or a YAML key moved up a level, says something else. A single line's leading spaces are not layout.
+ */
+export function layoutOf(text: string): string[] {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n').filter((l) => l.trim() !== '');
+  const out: string[] = [];
+  for (const line of lines.slice(1)) {
+    const m = /^([ \t]+)(\S.*?)\s*$/.exec(line);
+    if (m) out.push(`${m[1]}${m[2]}`);
+  }
+  return out;
+}
+
+/** Texts whose indented lines differ (in indentation or content) are not the same question. */
+export function layoutAgrees(a: string, b: string): boolean {
+  return sameList(factsOf(a).layout, factsOf(b).layout);
+}
+
+export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names' | 'layout';
 
 /** The first guard that tells the two texts apart, or undefined when none does. */
 export function failedGuard(query: string, candidate: string): Guard | undefined {
@@ -157,6 +177,7 @@ export function failedGuard(query: string, candidate: string): Guard | undefined
   if (!noSwap(q.quoted, q.lower, c.quoted, c.lower)) return 'quotes';
   if (!directionFactsAgree(q.direction, c.direction)) return 'direction';
   if (!noSwap(q.names, q.lower, c.names, c.lower)) return 'names';
+  if (!sameList(q.layout, c.layout)) return 'layout';
   return undefined;
 }
 
@@ -172,6 +193,7 @@ interface Facts {
   quoted: string[];
   direction: number[];
   names: string[];
+  layout: string[];
 }
 
 /**
@@ -198,6 +220,7 @@ function factsOf(text: string): Facts {
       quoted: quotedIn(text),
       direction: directionOf(text),
       names: [...namesIn(text)],
+      layout: layoutOf(text),
     };
     facts.set(text, f);
   }
