@@ -2,7 +2,7 @@
  * @module bench/run: run the benchmark set, each bench in its own process, one after another, within a time budget,
  * then write bench/results/summary.md from each bench's markdown.
  *
- *   npm run bench                      every bench (latency, embed, scale, quality), 10 minutes in all
+ *   npm run bench                      every bench (latency, embed, scale, quality, soak), 10 minutes in all
  *   npm run bench -- latency scale     only these
  *   npm run bench -- --budget 900      another total budget, in seconds
  *   npm run bench -- --quick           BENCH_QUICK=1 for benches that honour it (shorter runs, for a smoke test)
@@ -51,6 +51,9 @@ const BENCHES: Bench[] = [
   { name: 'scale', file: 'bench/scale.ts', what: 'lookups as the cache grows', reserve: () => scaleCacheState().reserveSeconds, minimum: 60 },
   // cold: a sample of ~1,250 pairs embedded at ~25 sentences/s, plus model load, replays and the HTTP check
   { name: 'quality', file: 'bench/quality/run.ts', what: 'precision and recall of cache hits', reserve: () => (isCached(fullSentences()) ? 90 : 150) },
+  // 180 s of traffic when the budget allows; at least 60 s (it allows 30 s for start-up and checks). Shortened runs
+  // are listed in its result's `coverage`.
+  { name: 'soak', file: 'bench/soak.ts', what: 'wrong responses, Reprise-caused failures and memory under faults, aborts and Redis restarts', reserve: () => 90 },
 ];
 
 const { values, positionals } = parseArgs({

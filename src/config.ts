@@ -22,7 +22,11 @@ const url = z
   .string()
   .url()
   .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
-  .transform((u) => u.replace(/\/+$/, ''));
+  // Reprise forwards to the URL's origin and path; credentials in it would be dropped, a fragment means nothing.
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not carry a user or password (clients send their own credentials)')
+  .refine((u) => !u.includes('#'), 'must not have a #fragment')
+  // A query (Azure's ?api-version=) is kept: each route is appended to the path and the queries merged.
+  .transform((u) => u.replace(/\/+(?=\?|$)/, ''));
 
 /**
  * Every setting: its flag, env var, default and doc. `--help` and the README table are generated from this list,
@@ -95,12 +99,48 @@ export const OPTIONS = {
     doc: 'entries kept in memory before the least recently used are evicted',
     schema: int(1),
   },
+  maxMemory: {
+    flag: 'max-memory',
+    env: 'CACHE_MAX_MEMORY',
+    default: '1gb',
+    doc: 'about how much memory the memory store\'s entries may take (answers, texts, vectors, index) before the least recently used are evicted',
+    schema: bytes,
+  },
+  maxEntryBytes: {
+    flag: 'max-entry-bytes',
+    env: 'CACHE_MAX_ENTRY_BYTES',
+    default: '4mb',
+    doc: 'largest answer stored, JSON or stream; a bigger one is passed on and not stored',
+    schema: bytes,
+  },
   sharedCache: {
     flag: 'shared-cache',
     env: 'CACHE_SHARED',
     default: 'false',
     doc: 'true lets all API keys share one cache (by default each credential is its own tenant)',
     schema: bool,
+  },
+  tenantSecret: {
+    flag: 'tenant-secret',
+    env: 'TENANT_SECRET',
+    default: '',
+    doc: 'secret the tenant ids are keyed with (HMAC); replicas sharing a cache must share it; empty = one per process with the memory store, one kept in Redis with the Redis store',
+    schema: z.string().refine((s) => s === '' || s.length >= 16, 'use at least 16 characters'),
+  },
+  tenantHeaders: {
+    flag: 'tenant-headers',
+    env: 'TENANT_HEADERS',
+    default: '',
+    doc: 'further request headers that carry a credential at your gateway, comma-separated (Authorization, api-key, x-api-key and other known ones always count)',
+    schema: z
+      .string()
+      .refine((s) => s.split(',').every((h) => h.trim() === '' || /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(h.trim())), 'a comma-separated list of header names')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      ),
   },
   embedModel: {
     flag: 'embed-model',
@@ -109,12 +149,26 @@ export const OPTIONS = {
     doc: 'Hugging Face model id or local folder for transformers.js; "bundled" = the offline USE-lite model',
     schema: z.string().min(1),
   },
+  embedThreads: {
+    flag: 'embed-threads',
+    env: 'EMBED_THREADS',
+    default: '',
+    doc: 'worker threads for the bundled USE-lite model, each with its own copy of it (about 145 MiB); empty = one per core, at most 4',
+    schema: z.union([z.literal('').transform(() => undefined), int(1, 256)]),
+  },
   modelCacheDir: {
     flag: 'model-cache-dir',
     env: 'MODEL_CACHE_DIR',
     default: '.models',
     doc: 'where downloaded models are cached',
     schema: z.string().min(1),
+  },
+  embedWaitMs: {
+    flag: 'embed-wait',
+    env: 'EMBED_WAIT_MS',
+    default: '25',
+    doc: 'ms a request\'s embedding may wait for the model before the request skips the semantic lookup and goes upstream (X-Cache-Reason: embed-busy; its answer is embedded later, when the model is idle); about one embedding\'s time',
+    schema: int(0),
   },
   hnswMin: {
     flag: 'hnsw-min',
@@ -163,8 +217,36 @@ export const OPTIONS = {
     flag: 'upstream-timeout',
     env: 'UPSTREAM_TIMEOUT_MS',
     default: '600000',
-    doc: 'ms to wait for upstream response headers, and between body chunks',
+    doc: 'ms to wait for the upstream\'s first byte (its response head); then a 504',
     schema: int(1),
+  },
+  upstreamConnectTimeoutMs: {
+    flag: 'upstream-connect-timeout',
+    env: 'UPSTREAM_CONNECT_TIMEOUT_MS',
+    default: '10000',
+    doc: 'ms to wait for a connection to the upstream; then a 504',
+    schema: int(1),
+  },
+  upstreamIdleTimeoutMs: {
+    flag: 'upstream-idle-timeout',
+    env: 'UPSTREAM_IDLE_TIMEOUT_MS',
+    default: '300000',
+    doc: 'ms the upstream may go quiet between chunks of an answer; then a stream ends with an SSE error event (a JSON answer is cut), and nothing is stored',
+    schema: int(1),
+  },
+  upstreamConcurrency: {
+    flag: 'upstream-concurrency',
+    env: 'UPSTREAM_CONCURRENCY',
+    default: '0',
+    doc: 'upstream calls under way at once; beyond it requests wait in a queue; 0 = no limit',
+    schema: int(0),
+  },
+  upstreamQueue: {
+    flag: 'upstream-queue',
+    env: 'UPSTREAM_QUEUE',
+    default: '1000',
+    doc: 'with --upstream-concurrency: requests that may wait for an upstream call (up to 30 s); beyond it a 503 with Retry-After',
+    schema: int(0),
   },
   upstreamConnections: {
     flag: 'upstream-connections',
@@ -172,6 +254,13 @@ export const OPTIONS = {
     default: '128',
     doc: 'keep-alive connections per upstream origin',
     schema: int(1),
+  },
+  drainTimeout: {
+    flag: 'drain-timeout',
+    env: 'DRAIN_TIMEOUT',
+    default: '30',
+    doc: 'seconds a shutdown (SIGTERM, SIGINT) waits for requests under way to finish and store their answers before it cuts them',
+    schema: int(0, 3600),
   },
   logLevel: {
     flag: 'log-level',
@@ -235,11 +324,31 @@ export function helpText(): string {
   ].join('\n');
 }
 
-/** The settings as logged at start-up: secrets masked (admin token, password in the Redis URL). */
+/**
+ * A URL as it may be logged: user and password, and every query value, replaced by "***" (an upstream URL can carry
+ * a key in its query, a Redis URL a password that itself holds an "@").
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username) u.username = '***';
+    if (u.password) u.password = '***';
+    const names = [...new Set([...u.searchParams.keys()])];
+    u.search = names.length ? `?${names.map((n) => `${encodeURIComponent(n)}=***`).join('&')}` : '';
+    return u.toString();
+  } catch {
+    // Not a URL we can read: keep only the scheme, so nothing secret can leak through the log.
+    return `${/^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? ''}//***`;
+  }
+}
+
+/** The settings as logged at start-up: secrets masked (admin token, tenant secret, credentials and query values in URLs). */
 export function redactedSettings(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: config.adminToken ? '[set]' : '',
-    redisUrl: config.redisUrl.replace(/\/\/([^@/]*)@/, '//***@'),
+    tenantSecret: config.tenantSecret ? '[set]' : '',
+    upstream: redactUrl(config.upstream),
+    redisUrl: redactUrl(config.redisUrl),
   };
 }

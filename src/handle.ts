@@ -3,6 +3,7 @@
  * `handle(view) → Outcome`; it is runtime-neutral (Web-standard APIs only) and never writes a response. Each front
  * (node/listener.ts on Node, app.ts on Web runtimes) turns its transport into a RequestView and renders the outcome.
  */
+import { Backfill } from './cache/backfill.js';
 import { cachedPath, type PipelineContext } from './cache/pipeline.js';
 import { createExchange } from './cache/exchange.js';
 import { ErrorBudget } from './cache/error-budget.js';
@@ -11,7 +12,8 @@ import { LlmJudge } from './cache/judge.js';
 import type { Outcome } from './cache/outcome.js';
 import { RawExact, type BytesHash } from './cache/raw-exact.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { Tenants } from './cache/tenant.js';
+import { UpstreamSlots } from './cache/upstream-slots.js';
+import { randomSecret, Tenants } from './cache/tenant.js';
 import { verifierFor } from './cache/verifier/registry.js';
 import type { WireApi } from './cache/wire.js';
 import type { Embedder } from './embed/types.js';
@@ -47,7 +49,22 @@ export interface AppDeps {
     bodyLimit: number;
     /** empty = admin API off */
     adminToken?: string;
+    /** further headers that carry a credential (--tenant-headers) */
+    tenantHeaders?: readonly string[];
+    /** largest answer stored, JSON or stream @default 4 MiB */
+    maxEntryBytes?: number;
+    /** ms an embedding may wait to start before the lookup skips it; undefined = no bound */
+    embedWaitMs?: number;
+    /** upstream calls under way at once; 0 or undefined = no limit */
+    upstreamConcurrency?: number;
+    /** with upstreamConcurrency: calls that may wait for one @default 1000 */
+    upstreamQueue?: number;
   };
+  /**
+   * The secret tenant ids are keyed with; replicas sharing a cache share it. A promise while it is being fetched
+   * (from Redis): until then requests pass through uncached. @default a random secret for this process
+   */
+  tenantSecret?: Uint8Array | Promise<Uint8Array>;
   store: Store;
   /** returns the embedder once it has loaded */
   embedder: () => Embedder | undefined;
@@ -96,6 +113,13 @@ export function createHandler(deps: AppDeps): Handler {
     config.maxErrorRate === undefined
       ? undefined
       : new ErrorBudget({ maxErrorRate: config.maxErrorRate, ...(config.verifySampleRate !== undefined && { sampleRate: config.verifySampleRate }) });
+  let tenants: Tenants | undefined;
+  const makeTenants = (secret: Uint8Array) =>
+    (tenants = new Tenants({ secret, shared: config.sharedCache, ...(config.tenantHeaders && { extraHeaders: config.tenantHeaders }) }));
+  const secret = deps.tenantSecret ?? randomSecret();
+  if (secret instanceof Uint8Array) makeTenants(secret);
+  else secret.then(makeTenants, (err: unknown) => logger.error({ err: String(err) }, 'no tenant secret: serving as a pass-through proxy'));
+
   const cx: PipelineContext = {
     store,
     embedder: deps.embedder,
@@ -107,18 +131,22 @@ export function createHandler(deps: AppDeps): Handler {
     ttl: config.ttl,
     ...(config.threshold !== undefined && { threshold: config.threshold }),
     bodyLimit: config.bodyLimit,
+    ...(config.maxEntryBytes !== undefined && { maxAnswerBytes: config.maxEntryBytes }),
     base: upstreamBase(config.upstream),
     flights: new SingleFlight(),
     raw: new RawExact(deps.hashBytes ?? sha256Bytes),
-    tenants: new Tenants(config.sharedCache),
+    slots: new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 }),
+    ...(config.embedWaitMs !== undefined && { embedWaitMs: config.embedWaitMs }),
+    backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }),
+    tenants: () => tenants,
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),
     ...(config.judgeModel && {
       judge: { judge: new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
     }),
   };
-  const feedback: FeedbackDeps = { store, metrics, logger, sharedCache: config.sharedCache, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
-  const admin = config.adminToken ? { token: config.adminToken, store, logger, bodyLimit: config.bodyLimit } : undefined;
+  const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
+  const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;
 
   const reply = (r: ReturnType<typeof jsonReply>): Outcome => ({ kind: 'reply', reply: r, log: {} });
 
@@ -135,7 +163,7 @@ export function createHandler(deps: AppDeps): Handler {
     if (wire) {
       const feedbackDone = v1(view);
       if (feedbackDone) await feedbackDone;
-      return cachedPath(cx, wire, view, path);
+      return cachedPath(cx, wire, view);
     }
     const read = method === 'GET' || method === 'HEAD';
     if (path === '/v1' || path.startsWith('/v1/')) {
@@ -148,11 +176,12 @@ export function createHandler(deps: AppDeps): Handler {
       // 200 as soon as the embedder is ready, whatever the store's state: with the store down, Reprise still
       // serves (failing open), so a load balancer should keep sending traffic.
       const e = deps.embedder();
-      const storeStatus = store.status ?? 'ready';
+      // Until the tenant secret is known (read from Redis), the cache cannot be used: the store is not ready yet.
+      const storeStatus = tenants ? (store.status ?? 'ready') : 'connecting';
       return reply(e ? jsonReply(200, { status: 'ok', embedder: e.id, store: storeStatus }) : jsonReply(503, { status: 'loading', store: storeStatus }));
     }
     if (read && path === '/metrics') return reply(textReply(200, metrics.prometheus(), 'text/plain; version=0.0.4'));
-    if (read && path === '/stats') return reply(jsonReply(200, { ...metrics.snapshot(), entries: store.size() }));
+    if (read && path === '/stats') return reply(jsonReply(200, { ...metrics.snapshot(), entries: store.size(), ...(store.bytes && { bytes: store.bytes() }) }));
     if (admin && (path === '/admin' || path.startsWith('/admin/'))) return reply(await adminRoute(admin, view, path));
     throw new NotFoundError(path);
   }
@@ -165,15 +194,17 @@ export function createHandler(deps: AppDeps): Handler {
     const length = Number(view.headers.get('content-length') ?? 0);
     if (length > config.bodyLimit) throw new PayloadTooLargeError(config.bodyLimit);
     const said = view.headers.get('x-cache-feedback');
-    return said === undefined ? undefined : feedbackHeader(feedback, view.headers, said);
+    return said === undefined ? undefined : feedbackHeader(feedback, view, said);
   }
 
   /** Every other /v1/ route goes upstream unchanged, streaming both ways. `url` is the request's normalised target. */
-  function passthrough(view: RequestView, url: string): Outcome {
+  async function passthrough(view: RequestView, url: string): Promise<Outcome> {
     const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
+    const free = cx.slots.acquire();
+    const release = typeof free === 'function' ? free : await free;
     const hasBody = view.method !== 'GET' && view.method !== 'HEAD';
     const call = upstreamCall(cx.base, { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
-    return { kind: 'forward', call, exchange: createExchange(cx, info), log: { cache: info.status, reason: info.reason } };
+    return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release), log: { cache: info.status, reason: info.reason } };
   }
 
   return {

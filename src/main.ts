@@ -79,12 +79,25 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.logFormat);
   const running = await startReprise(config, { logger });
   logger.info({ settings: redactedSettings(config), url: running.url }, 'reprise listening');
-  const stop = () => {
-    logger.info({}, 'shutting down');
-    running.close().then(() => process.exit(0));
+  let stopping = false;
+  const stop = (signal: string) => {
+    // A second signal means now.
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal, inFlight: running.inFlight(), drainTimeoutS: config.drainTimeout }, 'shutting down: no new connections; waiting for requests under way');
+    running.close({ drainMs: config.drainTimeout * 1000 }).then(
+      () => {
+        logger.info({}, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((err) => {

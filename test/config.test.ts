@@ -14,9 +14,15 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   threshold: undefined,
   ttl: 86400,
   maxEntries: 100000,
+  maxMemory: 1024 ** 3,
+  maxEntryBytes: 4 * 1024 ** 2,
   sharedCache: false,
+  tenantSecret: '',
+  tenantHeaders: [],
   embedModel: 'Xenova/all-MiniLM-L6-v2',
+  embedThreads: undefined,
   modelCacheDir: '.models',
+  embedWaitMs: 25,
   hnswMin: 256,
   verify: 'guards',
   judgeModel: '',
@@ -30,7 +36,12 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,
   upstreamTimeoutMs: 600000,
+  upstreamConnectTimeoutMs: 10000,
+  upstreamIdleTimeoutMs: 300000,
+  upstreamConcurrency: 0,
+  upstreamQueue: 1000,
   upstreamConnections: 128,
+  drainTimeout: 30,
   logLevel: 'info',
   logFormat: 'auto',
 };
@@ -112,6 +123,8 @@ describe('parseConfig', () => {
     ['max-entries', 'CACHE_MAX_ENTRIES', 'lots'],
     ['shared-cache', 'CACHE_SHARED', 'sometimes'],
     ['hnsw-min', 'INDEX_HNSW_MIN', '0'],
+    ['embed-threads', 'EMBED_THREADS', '0'],
+    ['embed-threads', 'EMBED_THREADS', '1.5'],
     ['body-limit', 'BODY_LIMIT', '20 megabytes'],
     ['upstream-timeout', 'UPSTREAM_TIMEOUT_MS', '-5'],
     ['upstream-connections', 'UPSTREAM_CONNECTIONS', '1.5'],
@@ -198,3 +211,34 @@ describe('the reprise CLI', () => {
     expect(bad.stdout).toBe('');
   });
 });
+
+describe('secrets in the start-up line', () => {
+  it('redactedSettings masks the admin token, the tenant secret, URL credentials (a password holding "@" too) and every query value', async () => {
+    const { redactedSettings } = await import('../src/config.js');
+    const config = parseConfig(
+      {
+        upstream: 'https://example.openai.azure.com/openai/deployments/gpt?api-version=2024-10-21&code=SECRET-CODE',
+        'redis-url': 'redis://default:p@ss@word@redis.internal:6379/0',
+        'admin-token': 'ADMIN-SECRET',
+        'tenant-secret': 'TENANT-SECRET-0123456789',
+      },
+      {},
+    );
+    const line = JSON.stringify(redactedSettings(config));
+    for (const secret of ['SECRET-CODE', 'p@ss', 'word@', 'ADMIN-SECRET', 'TENANT-SECRET', '2024-10-21']) expect(line).not.toContain(secret);
+    expect(line).toContain('example.openai.azure.com');
+    expect(line).toContain('redis.internal');
+    expect(line).toContain('api-version=***');
+  });
+});
+
+describe('the upstream URL', () => {
+  it('keeps a query (Azure api-version) and refuses a user or password and a fragment', () => {
+    expect(parseConfig({ upstream: 'https://x.openai.azure.com/openai/deployments/d/?api-version=2024-10-21' }, {}).upstream).toBe(
+      'https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21',
+    );
+    expect(() => parseConfig({ upstream: 'https://user:pw@api.example.com/v1' }, {})).toThrow(/user or password/);
+    expect(() => parseConfig({ upstream: 'https://api.example.com/v1#x' }, {})).toThrow(/fragment/);
+  });
+});
+

@@ -38,7 +38,9 @@ export async function answersAgree(fresh: unknown, cached: unknown, embedder: Em
   if (normalise(a) === normalise(b)) return true;
   // Names are told apart by their capitals, so the guards see the texts as written.
   if (failedGuard(a, b)) return false;
-  const [u, v] = await embedder.embed([a, b]);
+  // Cut to what the model reads: a long answer would hold the embedder for seconds (USE-lite grows with its square).
+  const input = (t: string) => (embedder.inputLength ? t.slice(0, embedder.inputLength(t)) : t);
+  const [u, v] = await embedder.embed([input(a), input(b)]);
   let dot = 0;
   for (let i = 0; i < u!.length; i++) dot += u![i]! * v![i]!;
   return dot >= ANSWER_AGREEMENT;

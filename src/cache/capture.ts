@@ -7,10 +7,10 @@ import { concatBytes } from '../http/bytes.js';
 import { SseParser } from '../openai/sse-parse.js';
 import type { StreamAssembly, WireApi } from './wire.js';
 
-export type Captured = { ok: true; answer: unknown } | { ok: false; reason: string };
+export type Captured = { ok: true; answer: unknown; bytes: number } | { ok: false; reason: string };
 
-/** Largest answer kept for storing, JSON or stream; bigger answers pass through uncached. */
-export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** Largest answer kept for storing, JSON or stream, unless configured (--max-entry-bytes); bigger ones pass through uncached. */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 export class Capture {
   private readonly parser: SseParser | undefined;
@@ -46,7 +46,7 @@ export class Capture {
     if (this.parser) {
       for (const ev of this.parser.end()) this.assembly!.add(ev.data, ev.event);
       const answer = this.assembly!.complete();
-      return answer === undefined ? { ok: false, reason: 'incomplete-stream' } : { ok: true, answer };
+      return answer === undefined ? { ok: false, reason: 'incomplete-stream' } : { ok: true, answer, bytes: this.size };
     }
     let answer: unknown;
     try {
@@ -54,6 +54,6 @@ export class Capture {
     } catch {
       return { ok: false, reason: 'invalid-json' };
     }
-    return this.wire.storable(answer) ? { ok: true, answer } : { ok: false, reason: 'incomplete' };
+    return this.wire.storable(answer) ? { ok: true, answer, bytes: this.size } : { ok: false, reason: 'incomplete' };
   }
 }

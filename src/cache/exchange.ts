@@ -7,13 +7,14 @@
  */
 import type { Embedder } from '../embed/types.js';
 import type { ClientHead, HeaderList, Reply } from '../http/types.js';
-import { errorReply } from '../openai/errors.js';
+import { brokenStreamTail, errorReply, UpstreamError } from '../openai/errors.js';
 import type { ParsedRequest } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Store } from '../store/types.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
 import { answersAgree } from './answer-agreement.js';
+import type { Backfill } from './backfill.js';
 import { withCacheInfo, type CacheInfo } from './cache-headers.js';
 import { Capture } from './capture.js';
 import type { ErrorBudget } from './error-budget.js';
@@ -22,6 +23,7 @@ import type { Exploration } from './lookup.js';
 import type { Exchange } from './outcome.js';
 import type { CachePolicy } from './policy.js';
 import type { Flight } from './single-flight.js';
+import type { Release } from './upstream-slots.js';
 import { storeAnswer } from './store-answer.js';
 import type { WireApi } from './wire.js';
 
@@ -31,6 +33,10 @@ export interface ExchangeDeps {
   logger: Logger;
   now: () => number;
   budget?: ErrorBudget;
+  /** largest answer stored, JSON or stream (--max-entry-bytes) @default MAX_ANSWER_BYTES */
+  maxAnswerBytes?: number;
+  /** embeds, when the embedder is idle, entries stored without their vector */
+  backfill?: Backfill;
 }
 
 /** A miss: the answer may be stored, and may be shared with the flight's joiners. */
@@ -56,8 +62,8 @@ const NO_BODY = new Set([204, 205, 304]);
  * @param info what the client is told (X-Cache-Status, X-Cache-Reason)
  * @param miss absent for a forward that leaves the cache alone (bypass, fault, other routes)
  */
-export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan): Exchange {
-  return new ForwardExchange(deps, info, miss);
+export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release): Exchange {
+  return new ForwardExchange(deps, info, miss, release);
 }
 
 /** A class rather than closures: one is made for every forwarded request. */
@@ -75,17 +81,21 @@ class ForwardExchange implements Exchange {
     private readonly deps: ExchangeDeps,
     private readonly info: CacheInfo,
     private readonly miss: MissPlan | undefined,
+    /** frees this call's upstream slot (cache/upstream-slots.ts) */
+    private readonly freeSlot: Release = () => {},
   ) {
     this.flight = miss?.lead?.flight;
   }
+  private clientHeaders: HeaderList = [];
 
   head(status: number, upstreamHeaders: HeaderList): ClientHead {
     this.status = status;
     const headers = clientResponseHeaders(upstreamHeaders);
     this.flight?.started(status, headers);
     this.answered = status >= 200 && status < 300 && !NO_BODY.has(status);
-    if (this.miss && this.answered && this.miss.policy.write) this.capture = new Capture(this.miss.wire, isEventStream(headers));
-    return { status, headers: withCacheInfo(headers, this.info) };
+    if (this.miss && this.answered && this.miss.policy.write) this.capture = new Capture(this.miss.wire, isEventStream(headers), this.deps.maxAnswerBytes);
+    this.clientHeaders = withCacheInfo(headers, this.info);
+    return { status, headers: this.clientHeaders };
   }
 
   chunk(bytes: Uint8Array): void {
@@ -105,6 +115,7 @@ class ForwardExchange implements Exchange {
   end(): Promise<void> | undefined {
     if (this.settled) return;
     this.settled = true;
+    this.freeSlot();
     const { miss, capture } = this;
     if (!miss) return;
     if (!capture) {
@@ -123,25 +134,35 @@ class ForwardExchange implements Exchange {
       return;
     }
     if (miss.explore) void label(this.deps, miss.embedder, miss.explore, captured.answer);
-    const storing = this.store(miss, captured.answer);
-    // Without the query's vector (a no-cache request skipped the lookup), storing waits for an embedding: the client
-    // does not wait for it too. Otherwise the client's response ends once the answer is stored.
-    if (miss.key.semantic && !miss.vector) return undefined;
-    return storing;
+    // The client's response ends once the answer is stored (a missing vector is filled in later, cache/backfill.ts).
+    return this.store(miss, captured.answer, captured.bytes);
   }
 
-  abort(reason: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (!this.miss) return;
-    this.deps.metrics.notStored('aborted');
-    this.flight?.fail(reason);
-    this.release();
+  abort(reason: unknown): Uint8Array | undefined {
+    if (!this.settled) {
+      this.settled = true;
+      this.freeSlot();
+      if (this.miss) {
+        this.deps.metrics.notStored('aborted');
+        this.flight?.fail(reason);
+        this.release();
+      }
+    }
+    return brokenStreamTail(this.clientHeaders, reason);
+  }
+
+  leaderGone(stop: () => void): boolean {
+    const flight = this.flight;
+    if (this.settled || !flight || flight.sharers === 0) return false;
+    flight.onUnshared = stop;
+    return true;
   }
 
   error(err: unknown): Reply {
+    if (err instanceof UpstreamError) this.deps.logger.warn({ status: err.status, err: err.detail }, 'upstream could not be reached');
     if (!this.settled) {
       this.settled = true;
+      this.freeSlot();
       this.flight?.fail(err);
       this.release();
     }
@@ -149,10 +170,10 @@ class ForwardExchange implements Exchange {
     return { ...reply, headers: withCacheInfo(reply.headers, this.info) };
   }
 
-  private async store(miss: MissPlan, answer: unknown): Promise<void> {
+  private async store(miss: MissPlan, answer: unknown, bytes: number): Promise<void> {
     const { deps } = this;
     try {
-      const entry = await storeAnswer({ ...miss, store: deps.store, answer, now: deps.now() });
+      const entry = await storeAnswer({ ...miss, store: deps.store, answer, bytes, now: deps.now(), ...(deps.backfill && { backfill: deps.backfill }) });
       deps.metrics.stored();
       this.flight?.finish(entry);
     } catch (err) {

@@ -35,11 +35,11 @@ export class LlmJudge {
 
   /**
    * Does `candidate` ask the same as `query`? `headers` are the client's request headers: the judge call is made
-   * with the caller's credentials, like the request it stands in for.
+   * with the caller's credentials, like the request it stands in for. `tenant` is the caller's.
    */
-  async judge(query: string, candidate: string, headers: RequestHeaders): Promise<JudgeVerdict> {
-    // The verdict is about the two texts and the judge model, not the caller, so it is shared across callers.
-    const key = `${query}\u0000${candidate}`;
+  async judge(query: string, candidate: string, headers: RequestHeaders, tenant: string): Promise<JudgeVerdict> {
+    // Remembered per tenant: a remembered verdict answers at once, and no caller may time another's questions.
+    const key = `${tenant}\u0000${query}\u0000${candidate}`;
     const known = this.memo.get(key);
     if (known) return known;
     const body = JSON.stringify({

@@ -19,7 +19,7 @@ export function keyTreeOf(text: string): unknown {
     return parse(text);
   } catch (err) {
     if (err instanceof RangeError) throw new KeyDepthError('the body is nested too deeply to key');
-    const m = /^Duplicate key '(.*)' encountered/.exec((err as Error).message);
+    const m = /^Duplicate key '(.*)' encountered/s.exec((err as Error).message);
     if (m) {
       throw new InvalidRequestError(
         `The body has the member '${m[1]!.slice(0, 100)}' twice with different values; send each member once.`,

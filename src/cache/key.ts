@@ -10,8 +10,10 @@ import { canonicalJson } from './key-json.js';
 export interface CacheKey {
   /** hash of endpoint, model, parameters, history, non-text parts, tenant, namespace and embedder */
   scope: string;
-  /** the query text as sent, which is what gets embedded */
+  /** the query text as sent */
   text: string;
+  /** what gets embedded: the text, cut to the embedder's maximum input (the rest is in the scope) */
+  embedText: string;
   /** hash of the normalised query text: the exact-match key inside the scope */
   textKey: string;
   /** false when only exact matching is safe (no user text, token prompts, embeddings) */
@@ -22,6 +24,17 @@ export interface KeyContext {
   tenant: string;
   namespace: string;
   embedderId: string;
+  /** the request's query string without "?": it goes upstream, so it can change the answer @default "" */
+  query?: string;
+  /** how much of a text the embedder reads (Embedder.inputLength) @default all of it */
+  inputLength?: (text: string) => number;
+}
+
+/** Where to cut `text` to at most `n` code units, never inside a surrogate pair. */
+function cutAt(text: string, n: number): number {
+  if (n >= text.length) return text.length;
+  const c = text.charCodeAt(n - 1);
+  return c >= 0xd800 && c <= 0xdbff ? n - 1 : n;
 }
 
 /** Fields that only change how the answer is delivered, never what it says. */
@@ -35,6 +48,7 @@ const TRANSPORT_FIELDS = new Set(['stream', 'stream_options']);
 export function normaliseText(text: string): string {
   return text
     .normalize('NFC')
+    .replace(/\p{Cs}/gu, '\ufffd')
     .replace(/\r\n?/g, '\n')
     .replace(/^(?:[^\S\n]*\n)+/, '')
     .trimEnd();
@@ -74,12 +88,17 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
       params.prompt = typeof prompt === 'string' ? '<text>' : ['<text>'];
     }
   }
+  // A text longer than the embedder reads is cut for embedding; what was cut goes into the scope, so two prompts that
+  // differ only after the cut never match each other semantically (they may still match exactly).
+  const cut = semantic && ctx.inputLength ? cutAt(text, Math.max(1, ctx.inputLength(text))) : text.length;
+  const embedText = cut < text.length ? text.slice(0, cut) : text;
+  const rest = cut < text.length ? sha256(text.slice(cut)) : undefined;
   // Without a semantic text the whole request is in the scope and the text key is constant: exact match only.
   const scope = sha256(
-    canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, params }),
+    canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, query: ctx.query ?? '', cut: rest, params }),
   );
   const textKey = semantic ? sha256(normaliseText(text)) : '-';
-  return { scope, text, textKey, semantic };
+  return { scope, text, embedText, textKey, semantic };
 }
 
 /** The key single-flight and the exact tier use. */

@@ -3,6 +3,7 @@
  * semantic one embeds the query, searches its scope, and verifies the candidates. A fault in any stage is reported,
  * not thrown, so the caller can fail open.
  */
+import { EmbedBusyError } from '../embed/batcher.js';
 import type { Embedder } from '../embed/types.js';
 import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
@@ -44,6 +45,10 @@ export async function exactLookup(store: Store, at: { scope: string; textKey: st
 export interface SemanticDeps {
   store: Store;
   embedder: Embedder;
+  /** whose query this is: the embedding memo is kept apart per tenant */
+  tenant: string;
+  /** ms the embedding may wait to start (--embed-wait); past it the lookup is skipped, as 'embed-busy' */
+  maxWaitMs?: number;
   /** cosine a candidate needs when the request does not say */
   threshold: number;
   /** the learned verifier for this embedder, if on */
@@ -61,8 +66,10 @@ const TOP_K = 4;
 export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
   let vector: Float32Array;
   try {
-    [vector] = (await deps.embedder.embed([key.text])) as [Float32Array];
+    [vector] = (await deps.embedder.embed([key.embedText], { partition: deps.tenant, ...(deps.maxWaitMs !== undefined && { maxWaitMs: deps.maxWaitMs }) })) as [Float32Array];
   } catch (error) {
+    // Too busy to embed in time is not a fault: the request goes upstream without the semantic lookup.
+    if (error instanceof EmbedBusyError) return { kind: 'miss', reason: 'embed-busy' };
     return { kind: 'fault', stage: 'embed', error };
   }
   let candidates;

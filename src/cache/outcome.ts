@@ -42,7 +42,18 @@ export interface Exchange {
    * (in the same turn as the last bytes, so they go out in one write).
    */
   end(): Promise<void> | undefined;
-  abort(reason: unknown): void;
+  /**
+   * Returns what to write before ending a client response whose head has gone out (an SSE error event, for an
+   * event stream); undefined: cut the connection instead, so the client sees the answer incomplete.
+   */
+  abort(reason: unknown): Uint8Array | undefined;
+  /**
+   * The leader's own client has gone. Returns true when other requests share this answer (joiners of its flight):
+   * the front then keeps reading upstream and feeding the exchange, only without writing to its client, and calls
+   * `stop` nowhere itself; the exchange calls `stop` (abort the upstream call) once the last joiner has left too.
+   * Returns false when nobody else reads it: the front aborts the upstream call as usual.
+   */
+  leaderGone(stop: () => void): boolean;
   /** the reply for the client when upstream gave no head */
   error(err: unknown): Reply;
 }

@@ -23,7 +23,7 @@ import type { Entry, Store } from '../store/types.js';
 import { upstreamCall, type UpstreamBase } from '../upstream/call.js';
 import { withCacheInfo, type CacheInfo } from './cache-headers.js';
 import type { ErrorBudget } from './error-budget.js';
-import { createExchange, type MissPlan } from './exchange.js';
+import { createExchange, type ExchangeDeps, type MissPlan } from './exchange.js';
 import { answerForm, hitReply, type AnswerForm } from './hit-reply.js';
 import type { LlmJudge } from './judge.js';
 import { buildKey, exactKeyOf, type CacheKey } from './key.js';
@@ -35,10 +35,11 @@ import type { RawExact } from './raw-exact.js';
 import type { Flight, SingleFlight } from './single-flight.js';
 import type { Tenants } from './tenant.js';
 import type { LoadedVerifier } from './verify.js';
+import type { Release, UpstreamSlots } from './upstream-slots.js';
 import type { WireApi } from './wire.js';
 
 /** What the cached path works with; built once per process (handle.ts). */
-export interface PipelineContext {
+export interface PipelineContext extends ExchangeDeps {
   store: Store;
   /** undefined until the embedder has loaded; until then requests pass through */
   embedder: () => Embedder | undefined;
@@ -55,7 +56,12 @@ export interface PipelineContext {
   base: UpstreamBase;
   flights: SingleFlight;
   raw: RawExact;
-  tenants: Tenants;
+  /** the limit on concurrent upstream calls */
+  slots: UpstreamSlots;
+  /** ms an embedding may wait to start before the lookup skips it (--embed-wait); undefined = no bound */
+  embedWaitMs?: number;
+  /** undefined until the tenant secret is known (fetched from Redis); until then requests pass through */
+  tenants: () => Tenants | undefined;
   /** the learned verifier for an embedder id, when it is switched on and one ships */
   verifierFor: (embedderId: string) => LoadedVerifier | undefined;
   budget?: ErrorBudget;
@@ -85,20 +91,24 @@ function parseBody(wire: WireApi, text: string): ParsedRequest {
   return wire.parse(parseJson(text));
 }
 
-export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView, route: string): Promise<Outcome> {
+export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView): Promise<Outcome> {
   const body = await view.readBody(cx.bodyLimit);
   if (body === TOO_LARGE) throw new PayloadTooLargeError(cx.bodyLimit);
   const policy = cx.cacheEnabled ? readPolicy(view.headers, cx.ttl) : undefined;
   const embedder = cx.embedder();
-  if (!policy || !embedder || (!policy.read && !policy.write)) {
+  const tenants = cx.tenants();
+  if (!policy || !embedder || !tenants || (!policy.read && !policy.write)) {
     parseBody(wire, decoder.decode(body));
-    const reason = !policy ? 'disabled' : !embedder ? 'warming-up' : policy.reason;
+    const reason = !policy ? 'disabled' : !embedder || !tenants ? 'warming-up' : policy.reason;
     return bypass(cx, view, body, { status: 'BYPASS', ...(reason && { reason }) });
   }
 
-  const tenant = cx.tenants.of(view.headers);
-  // A body seen before under the same route, tenant and namespace: its key is known, so no parse is needed to hit.
-  const raw = policy.read ? cx.raw.key(route, tenant, policy.namespace, embedder.id, body) : undefined;
+  // The query goes upstream (a version, a deployment, a key): it is part of the tenant's credentials and the scope.
+  const q = view.url.indexOf('?');
+  const query = q < 0 ? '' : view.url.slice(q + 1);
+  const tenant = tenants.of(view.headers, query);
+  // A body seen before under the same target, tenant and namespace: its key is known, so no parse is needed to hit.
+  const raw = policy.read ? cx.raw.key(view.url, tenant, policy.namespace, embedder.id, body) : undefined;
   const known = raw === undefined ? undefined : cx.raw.get(raw);
   if (known) {
     const found = await exactLookup(cx.store, known, policy, cx.now);
@@ -110,7 +120,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   const parsed = parseBody(wire, text);
   let key: CacheKey;
   try {
-    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id });
+    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }) });
   } catch (error) {
     // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
     if (error instanceof KeyDepthError) return fault(cx, view, body, { stage: 'key', error });
@@ -197,7 +207,10 @@ async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; en
     return fault(cx, k.view, k.body, found);
   }
   if (found.explore) cx.metrics.budgetDecision(found.reason.replace(/^budget-/, ''));
-  const info: CacheInfo = found.explore ? { status: 'MISS', reason: 'budget-explore' } : { status: 'MISS' };
+  const busy = found.reason === 'embed-busy';
+  if (busy) cx.metrics.embedBusyOnce();
+  // Busy: no semantic lookup was made. The answer is stored exact-only and embedded once the embedder is idle.
+  const info: CacheInfo = found.explore ? { status: 'MISS', reason: 'budget-explore' } : busy ? { status: 'BYPASS', reason: 'embed-busy' } : { status: 'MISS' };
   return miss(cx, k, info, { lead: leading, ...(found.vector && { vector: found.vector }), ...(found.explore && { explore: found.explore }) });
 }
 
@@ -213,6 +226,8 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
     {
       store: cx.store,
       embedder: k.embedder,
+      tenant: k.tenant,
+      ...(cx.embedWaitMs !== undefined && { maxWaitMs: cx.embedWaitMs }),
       threshold: thresholdFor(cx, k.embedder),
       now: cx.now,
       ...(verifier && { verifier }),
@@ -222,7 +237,7 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
           band: judge.band,
           ask: async (query: string, candidate: Entry) => {
             // The judge asks the upstream with the caller's own credentials.
-            const verdict = await judge.judge.judge(query, candidate.text, k.view.headers);
+            const verdict = await judge.judge.judge(query, candidate.text, k.view.headers, k.tenant);
             metrics.judged(verdict);
             return verdict;
           },
@@ -241,7 +256,7 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
 
 type Served = { entry: Entry; match: 'exact' | 'semantic'; score: number };
 
-function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm, view: RequestView, body: Uint8Array): Outcome {
+function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm, view: RequestView, body: Uint8Array): Outcome | Promise<Outcome> {
   const { entry, match, score } = found;
   let reply;
   let tokens;
@@ -258,24 +273,41 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
 }
 
 /** Upstream, with the cache: the answer is stored on a clean end unless the policy says not to. */
-function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Outcome {
+async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Promise<Outcome> {
+  let release: Release;
+  try {
+    const free = slot(cx);
+    release = typeof free === 'function' ? free : await free;
+  } catch (err) {
+    // Refused a slot (503): joiners of this request's flight go their own way.
+    extra.lead?.flight.abandon();
+    extra.lead?.end();
+    throw err;
+  }
   cx.metrics.request(info.status);
   cx.metrics.upstream();
   const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
   const call = upstreamCall(cx.base, { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
-  return { kind: 'forward', call, exchange: createExchange(cx, info, plan), log: { cache: info.status, reason: info.reason } };
+  return { kind: 'forward', call, exchange: createExchange(cx, info, plan, release), log: { cache: info.status, reason: info.reason } };
 }
 
 /** Upstream, leaving the cache alone. */
-function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Outcome {
+async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
+  const free = slot(cx);
+  const release = typeof free === 'function' ? free : await free;
   cx.metrics.request(info.status);
   cx.metrics.upstream();
   const call = upstreamCall(cx.base, { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
-  return { kind: 'forward', call, exchange: createExchange(cx, info), log: { cache: info.status, reason: info.reason } };
+  return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release), log: { cache: info.status, reason: info.reason } };
+}
+
+/** An upstream slot (cache/upstream-slots.ts): at once when one is free, which is the usual case. */
+function slot(cx: PipelineContext): Release | Promise<Release> {
+  return cx.slots.acquire();
 }
 
 /** A cache fault: say so, count it, and go upstream without the cache. */
-function fault(cx: PipelineContext, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Outcome {
+function fault(cx: PipelineContext, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Promise<Outcome> {
   cx.metrics.fault(found.stage);
   cx.logger.warn({ stage: found.stage, err: String(found.error) }, 'cache fault; failing open');
   return bypass(cx, view, body, { status: 'ERROR', reason: found.stage });

@@ -12,6 +12,13 @@ import type { AnswerForm } from './hit-reply.js';
 /** Bytes a flight keeps for late joiners. */
 const MAX_BUFFER = 8 * 1024 * 1024;
 
+/**
+ * Bytes of a shared answer that may wait for one slow joiner's client (in its front's write buffer) before the joiner
+ * is cut with SlowReaderError. The leader never waits for a joiner: without this, a joiner that reads slowly would
+ * hold a copy of everything the leader had passed on.
+ */
+export const JOINER_BUFFER_BYTES = 1024 * 1024;
+
 /** What the leader did, as its joiners learn it. */
 export type FlightDecision =
   | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
@@ -127,10 +134,24 @@ export class Flight {
     this.fail(new Error('the request this one joined went its own way'));
   }
 
+  /** Joiners reading the answer now. */
+  get sharers(): number {
+    return this.taps.size;
+  }
+
+  /**
+   * Called when the last joiner leaves before the answer ended: the leader's front sets it once its own client has
+   * gone, so that the upstream call stops when nobody at all is left to read it.
+   */
+  onUnshared: (() => void) | undefined;
+
   /** A copy of the response body from its first byte, or undefined if that is no longer possible. */
   subscribe(): Tap | undefined {
     if (this.overflow || this.failed) return undefined;
-    const tap = new Tap((t) => this.taps.delete(t));
+    const tap = new Tap((t) => {
+      this.taps.delete(t);
+      if (this.taps.size === 0 && !this.ended) this.onUnshared?.();
+    });
     for (const c of this.chunks) tap.chunk(c);
     if (this.ended) tap.end();
     else this.taps.add(tap);

@@ -3,6 +3,7 @@ import type { Embedder } from '../embed/types.js';
 import type { ParsedRequest } from '../openai/request.js';
 import { entryId, type Entry, type Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
+import type { Backfill } from './backfill.js';
 import type { CachePolicy } from './policy.js';
 
 export interface StoreAnswerArgs {
@@ -13,14 +14,20 @@ export interface StoreAnswerArgs {
   policy: CachePolicy;
   tenant: string;
   answer: unknown;
+  /** the answer's size as received */
+  bytes?: number;
   /** the query's vector if the lookup already computed it */
   vector?: Float32Array;
+  /** without a vector: store the entry exact-only now, and have this embed it later (else it is embedded first) */
+  backfill?: Backfill;
   now: number;
 }
 
 export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
-  // A no-cache request skipped the lookup, so its vector is computed now (the exchange does not keep the client waiting).
-  const vector = a.key.semantic ? (a.vector ?? (await a.embedder.embed([a.key.text]))[0]) : undefined;
+  // A request that skipped the lookup (no-cache, a busy embedder) has no vector: the entry is stored exact-only and
+  // embedded later, when the embedder is idle, rather than keep the client waiting for the embedding.
+  const later = a.key.semantic && !a.vector && a.backfill;
+  const vector = a.key.semantic && !later ? (a.vector ?? (await a.embedder.embed([a.key.embedText], { partition: a.tenant }))[0]) : undefined;
   const entry: Entry = {
     id: entryId(a.key.scope, a.key.textKey),
     scope: a.key.scope,
@@ -34,7 +41,9 @@ export async function storeAnswer(a: StoreAnswerArgs): Promise<Entry> {
     namespace: a.policy.namespace,
     createdAt: a.now,
     expiresAt: a.now + a.policy.ttl * 1000,
+    ...(a.bytes !== undefined && { bytes: a.bytes }),
   };
   await a.store.put(entry, a.policy.ttl);
+  if (later) a.backfill!.add(entry, a.embedder, a.key.embedText);
   return entry;
 }

@@ -1,14 +1,22 @@
 /**
- * @module embed/batcher: concurrent requests share one model call.
- * While a model call runs, new texts queue; when it returns they go as one batch. An idle embedder starts at
- * once, so batching adds no latency when there is no concurrency.
+ * @module embed/batcher: concurrent requests share model calls, and none waits for one without bound.
+ * While `concurrency` model calls run, new texts queue; when one returns they go as one batch. An idle embedder
+ * starts at once, so batching adds no latency when there is no concurrency. A text given `maxWaitMs` that has not
+ * gone into a model call within that time is taken out of the queue and fails with EmbedBusyError: its request then
+ * skips the semantic lookup rather than wait behind everyone else's embeddings.
  */
-import type { Embedder } from './types.js';
+import type { EmbedOptions, Embedder } from './types.js';
+
+/** The embedder is too busy to start this text within its wait. Not a fault: the request just goes upstream. */
+export class EmbedBusyError extends Error {
+  override readonly name = 'EmbedBusyError';
+}
 
 interface Waiting {
   text: string;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export class BatchingEmbedder implements Embedder {
@@ -19,6 +27,8 @@ export class BatchingEmbedder implements Embedder {
   private running = 0;
   /** how many model calls have been made, for metrics and tests */
   calls = 0;
+  /** texts given up on for waiting longer than they were allowed */
+  busy = 0;
 
   /**
    * @param maxBatch texts per model call @default 64
@@ -32,11 +42,32 @@ export class BatchingEmbedder implements Embedder {
     this.id = inner.id;
     this.dim = inner.dim;
     this.defaultThreshold = inner.defaultThreshold;
+    if (inner.inputLength) this.inputLength = (text) => inner.inputLength!(text);
   }
 
-  embed(texts: string[]): Promise<Float32Array[]> {
+  inputLength?: (text: string) => number;
+
+  /** Texts waiting, plus model calls under way: 0 when the embedder is idle. */
+  load(): number {
+    return this.queue.length + this.running;
+  }
+
+  embed(texts: string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
     const promises = texts.map(
-      (text) => new Promise<Float32Array>((resolve, reject) => this.queue.push({ text, resolve, reject })),
+      (text) =>
+        new Promise<Float32Array>((resolve, reject) => {
+          const w: Waiting = { text, resolve, reject };
+          if (opts.maxWaitMs !== undefined) {
+            w.timer = setTimeout(() => {
+              const i = this.queue.indexOf(w);
+              if (i < 0) return; // already in a model call
+              this.queue.splice(i, 1);
+              this.busy++;
+              reject(new EmbedBusyError(`no model call could start within ${opts.maxWaitMs} ms`));
+            }, opts.maxWaitMs);
+          }
+          this.queue.push(w);
+        }),
     );
     // A microtask lets requests arriving in the same tick join this batch.
     queueMicrotask(() => this.pump());
@@ -46,6 +77,7 @@ export class BatchingEmbedder implements Embedder {
   private pump(): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      for (const w of batch) clearTimeout(w.timer);
       this.running++;
       this.calls++;
       // Through a promise, so an embedder that throws synchronously rejects this batch instead of wedging the pump.

@@ -1,6 +1,6 @@
 /** @module embed/memo: remember recent embeddings by text, so a repeated text costs no model call. */
 import { LRUCache } from 'lru-cache';
-import type { Embedder } from './types.js';
+import type { EmbedOptions, Embedder } from './types.js';
 
 /** About what the memo may hold: texts (2 bytes a character) and vectors; a text of over a sixteenth is not kept. */
 const MEMO_BYTES = 64 * 1024 * 1024;
@@ -19,17 +19,23 @@ export class MemoEmbedder implements Embedder {
     this.id = inner.id;
     this.dim = inner.dim;
     this.defaultThreshold = inner.defaultThreshold;
+    if (inner.inputLength) this.inputLength = (text) => inner.inputLength!(text);
+    if (inner.load) this.load = () => inner.load!();
     // Bounded by bytes too: a key is the whole text, and a prompt can be a pasted document.
     this.memo = new LRUCache({ max, maxSize: MEMO_BYTES, maxEntrySize: MEMO_BYTES / 16, sizeCalculation: (v, text) => 2 * text.length + v.byteLength + 64 });
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const out: Array<Float32Array | undefined> = texts.map((t) => this.memo.get(t));
+  inputLength?: (text: string) => number;
+  load?: () => number;
+
+  async embed(texts: string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    const prefix = `${opts.partition ?? ''}\u0000`;
+    const out: Array<Float32Array | undefined> = texts.map((t) => this.memo.get(prefix + t));
     const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
     if (missing.length > 0) {
-      const vectors = await this.inner.embed(missing);
+      const vectors = await this.inner.embed(missing, opts);
       const fresh = new Map(missing.map((t, i) => [t, vectors[i]!]));
-      for (const [t, v] of fresh) this.memo.set(t, v);
+      for (const [t, v] of fresh) this.memo.set(prefix + t, v);
       for (let i = 0; i < texts.length; i++) out[i] ??= fresh.get(texts[i]!);
     }
     return out as Float32Array[];

@@ -36,10 +36,26 @@ export async function loadTransformers(opts: TransformersOptions): Promise<Embed
   const extractor = await pipeline('feature-extraction', local ?? opts.model, { dtype });
   const probe = await extractor(['probe'], { pooling: 'mean', normalize: true });
   const dim = probe.dims[1]!;
+  const tokenizer = extractor.tokenizer;
+  const maxTokens = Number.isFinite(tokenizer.model_max_length) ? tokenizer.model_max_length : Infinity;
+  const tokens = (t: string) => tokenizer.encode(t).length;
   return {
     id: `transformers/${local ?? opts.model}@${dtype}`,
     dim,
     defaultThreshold: KNOWN_THRESHOLDS[opts.model] ?? UNKNOWN_MODEL_THRESHOLD,
+    /** The longest prefix whose tokens (special ones included) fit the model's maximum input. */
+    inputLength(text: string): number {
+      // No UTF-16 unit becomes more than 4 tokens, so a short text always fits without being tokenised here.
+      if (!Number.isFinite(maxTokens) || text.length * 4 + 2 <= maxTokens || tokens(text) <= maxTokens) return text.length;
+      let lo = 0;
+      let hi = text.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (tokens(text.slice(0, mid)) <= maxTokens) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    },
     async embed(texts: string[]): Promise<Float32Array[]> {
       if (texts.length === 0) return [];
       const out = await extractor(texts, { pooling: 'mean', normalize: true });

@@ -1,5 +1,15 @@
 /** @module embed/types: the Embedder interface every model implements. */
 
+export interface EmbedOptions {
+  /**
+   * Whose texts these are (the tenant). A remembered embedding answers faster than a new one, so the memo keeps each
+   * partition's texts apart: no caller can time whether another has sent a text.
+   */
+  partition?: string;
+  /** ms a text may wait for a model call to start before it fails with EmbedBusyError; undefined = no bound */
+  maxWaitMs?: number;
+}
+
 export interface Embedder {
   /** identifies model and settings; part of every scope, so vectors of different embedders never meet */
   readonly id: string;
@@ -7,7 +17,14 @@ export interface Embedder {
   /** cosine threshold calibrated for this model on qqp-dev (see README) */
   readonly defaultThreshold: number;
   /** unit vectors, one per text, in order */
-  embed(texts: string[]): Promise<Float32Array[]>;
+  embed(texts: string[], opts?: EmbedOptions): Promise<Float32Array[]>;
+  /**
+   * How much of `text` the model reads, in UTF-16 code units (its maximum input): the rest is cut before embedding,
+   * and kept in the scope instead. Undefined: the model reads any length.
+   */
+  inputLength?(text: string): number;
+  /** texts waiting plus model calls under way; 0 = idle (what background embedding waits for) */
+  load?(): number;
 }
 
 /** Scale to unit length so a dot product is the cosine similarity. */

@@ -7,6 +7,14 @@ import { normalise } from './types.js';
 
 /** Cosine threshold for USE-lite, chosen on qqp-dev (bench/quality/threshold.ts; README "Thresholds"). */
 export const USE_LITE_THRESHOLD = 0.91;
+/**
+ * The longest text USE-lite is given, in UTF-16 code units. It has no input limit of its own, but its cost grows
+ * about with the square of the length past a few thousand characters (here: 2,000 chars about 3 short sentences'
+ * time, 16,000 about 5, 32,000 about 100; bench/embed.ts "input length"); longer texts are cut, and their rest kept in
+ * the scope.
+ */
+export const USE_LITE_MAX_CHARS = 2_000;
+
 /** Part of every cache scope: the same model, whichever thread runs it (embed/use-lite-thread.ts), keeps this id. */
 export const USE_LITE_ID = 'bundled/use-lite@1';
 
@@ -20,6 +28,7 @@ export async function loadUseLite(): Promise<Embedder> {
     id: USE_LITE_ID,
     dim: 512,
     defaultThreshold: USE_LITE_THRESHOLD,
+    inputLength: (text: string) => Math.min(text.length, USE_LITE_MAX_CHARS),
     async embed(texts: string[]): Promise<Float32Array[]> {
       if (texts.length === 0) return [];
       const vectors = await model.embed(texts);

@@ -11,7 +11,7 @@ import type { HeaderList } from '../http/types.js';
 import { PayloadTooLargeError, UpstreamError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED } from '../observe/request-log.js';
-import { upstreamError } from '../upstream/undici.js';
+import { upstreamBodyError, upstreamError } from '../upstream/undici.js';
 import { writeHead, writeReply } from './write.js';
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -72,6 +72,10 @@ function headerList(h: Record<string, string | string[] | undefined>): HeaderLis
 class ExchangeHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private gone = false;
+  /** the client is gone, but joiners share the answer: it is read to its end, for them */
+  private sharing = false;
+  /** the upstream call has been aborted */
+  private stopped = false;
   private started = false;
   /** the head, or body bytes, have gone to the socket */
   private flushed = false;
@@ -89,13 +93,27 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   clientGone(): void {
+    if (this.gone) return;
     this.gone = true;
+    // Others share this answer (joiners of its single-flight): read it to its end for them, writing nothing more
+    // here; the exchange stops the call if they all leave too.
+    if (this.ex.leaderGone(() => this.stop())) {
+      this.sharing = true;
+      this.controller?.resume();
+      return;
+    }
+    this.stop();
+  }
+
+  /** Abort the upstream call. */
+  private stop(): void {
+    this.stopped = true;
     this.controller?.abort(new Error('Client connection prematurely closed.'));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.gone) controller.abort(new Error('Client connection prematurely closed.'));
+    if (this.stopped) controller.abort(new Error('Client connection prematurely closed.'));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -108,6 +126,15 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     }
     this.started = true;
     const head = this.ex.head(status, headerList(headers));
+    if (this.sharing) {
+      // The client left before the head; its joiners still get theirs.
+      this.log(CLIENT_CLOSED);
+      if (NULL_BODY.has(status) || this.method === 'HEAD') {
+        this.finished = true;
+        void this.ex.end();
+      }
+      return;
+    }
     try {
       writeHead(res, head.status, head.headers);
     } catch (err) {
@@ -137,7 +164,12 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.finished || this.res.destroyed) return;
+    if (this.finished) return;
+    if (this.sharing) {
+      this.ex.chunk(chunk);
+      return;
+    }
+    if (this.res.destroyed) return;
     this.flushed = true;
     this.ex.chunk(chunk);
     if (!this.res.write(chunk)) {
@@ -165,14 +197,16 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     if (this.gone) {
       this.ex.abort(err);
       res.destroy();
-      if (!this.started) this.log(CLIENT_CLOSED);
+      if (!this.started && !this.sharing) this.log(CLIENT_CLOSED);
       return;
     }
     if (this.started) {
-      // Cut off mid-body: the client sees the connection close, never a clean end that would look complete.
-      this.ex.abort(err);
+      // Broken mid-body: an event stream ends with an error event the SDKs raise; anything else is cut, so the
+      // client never takes it for a complete answer.
+      const tail = this.ex.abort(upstreamBodyError(err));
       this.logger.warn({ err: err.message }, 'upstream body failed mid-stream');
-      res.destroy();
+      if (tail && !res.destroyed) res.end(tail);
+      else res.destroy();
       return;
     }
     this.answer(this.ex.error(this.tooLarge ?? upstreamError(err)));

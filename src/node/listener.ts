@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../cache/outcome.js';
 import type { Handler } from '../handle.js';
-import { errorReply } from '../openai/errors.js';
+import { JOINER_BUFFER_BYTES } from '../cache/single-flight.js';
+import { brokenStreamTail, errorReply, SlowReaderError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest } from '../observe/request-log.js';
 import { forwardNode } from './forward.js';
@@ -44,7 +45,31 @@ export function createListener(handler: Handler, deps: { dispatcher: Dispatcher;
         res.on('close', () => {
           if (!res.writableFinished) outcome.detach();
         });
-        outcome.attach({ chunk: (b) => res.write(b), end: () => res.end(), error: () => res.destroy() });
+        const { head } = outcome;
+        const cut = (err: unknown) => {
+          const tail = brokenStreamTail(head.headers, err);
+          if (tail && !res.destroyed) res.end(tail);
+          else res.destroy();
+        };
+        let tooSlow = false;
+        outcome.attach({
+          chunk: (b) => {
+            if (tooSlow) return;
+            if (res.writableLength <= JOINER_BUFFER_BYTES) {
+              res.write(b);
+              return;
+            }
+            tooSlow = true;
+            outcome.detach();
+            cut(new SlowReaderError());
+          },
+          end: () => {
+            if (!tooSlow) res.end();
+          },
+          error: (err) => {
+            if (!tooSlow) cut(err);
+          },
+        });
       }
     }
   }

@@ -6,6 +6,7 @@ import { hash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
+import { randomSecret } from '../cache/tenant.js';
 import { createHandler, type AppDeps, type Handler } from '../handle.js';
 import { loadEmbedder } from '../embed/load.js';
 import type { Embedder } from '../embed/types.js';
@@ -35,7 +36,13 @@ export interface Running {
   store: Store;
   /** resolves when the embedder has loaded */
   ready: Promise<Embedder>;
-  close(): Promise<void>;
+  /** requests whose responses have not closed yet */
+  inFlight(): number;
+  /**
+   * Stop accepting connections, let the requests under way finish (and store their answers) for up to `drainMs`,
+   * cut what is left, then release the store and the upstream pool. @default drainMs 0: cut at once
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /** Everything a front needs on Node, made from the config; `close` releases it. */
@@ -60,16 +67,22 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
   const store = opts.store ?? createStore(config, logger, opts.now);
   if (store instanceof RedisStore) await store.start();
-  const upstream = createUndiciUpstream({ connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
+  const upstream = createUndiciUpstream({
+    connections: config.upstreamConnections,
+    timeoutMs: config.upstreamTimeoutMs,
+    connectTimeoutMs: config.upstreamConnectTimeoutMs,
+    idleTimeoutMs: config.upstreamIdleTimeoutMs,
+  });
 
   let embedder: Embedder | undefined;
-  const ready = Promise.resolve(opts.embedder ?? loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger }));
+  const ready = Promise.resolve(opts.embedder ?? loadEmbedder({ model: config.embedModel, cacheDir: config.modelCacheDir, logger, threads: config.embedThreads }));
   ready.then(
     (e) => (embedder = e),
     (err) => logger.error({ err: String(err) }, 'no embedder could be loaded; serving as a pass-through proxy'),
   );
   const deps: AppDeps = {
     config,
+    tenantSecret: tenantSecret(config, store, logger),
     store,
     embedder: () => embedder,
     upstream: upstream.fetch,
@@ -91,6 +104,34 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
   };
 }
 
+/**
+ * The tenant secret: the configured one; with the Redis store, the one the replicas share in Redis (fetched once
+ * Redis answers, retried until it does); else one for this process.
+ */
+function tenantSecret(config: Config, store: Store, logger: Logger): Uint8Array | Promise<Uint8Array> {
+  if (config.tenantSecret) return new TextEncoder().encode(config.tenantSecret);
+  if (!(store instanceof RedisStore)) return randomSecret();
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+  return (async () => {
+    for (;;) {
+      if (store.closed) throw new Error('store closed');
+      // Asked as soon as Redis is up: until then requests pass through.
+      if (store.status !== 'ready') {
+        await pause(25);
+        continue;
+      }
+      try {
+        const secret = await store.sharedSecret('tenant-secret');
+        logger.info({}, 'tenant secret shared through redis');
+        return secret;
+      } catch (err) {
+        logger.debug({ err: String(err) }, 'could not read the tenant secret from redis yet');
+        await pause(100);
+      }
+    }
+  })();
+}
+
 /** Listen on `config.port` with `listener`; resolves once listening. */
 async function listen(config: Config, listener: Listener): Promise<{ server: Server; url: string; port: number }> {
   const server = createServer(listener);
@@ -100,24 +141,47 @@ async function listen(config: Config, listener: Listener): Promise<{ server: Ser
   return { server, url: `http://${host}:${port}`, port };
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
 /** Serve `listener` (a front made from `parts`) on `config.port`; `close` stops it and releases the parts. */
 export async function serve(config: Config, parts: NodeParts, listener: Listener): Promise<Running> {
-  const { server, url, port } = await listen(config, listener);
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+  // Every request is counted until its response has closed, so a shutdown can wait for the ones under way.
+  const counted: Listener = (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (!draining) return;
+      // A keep-alive connection that has nothing more under way goes now, so that the server can close.
+      server.closeIdleConnections();
+      if (inFlight === 0) drained?.();
+    });
+    listener(req, res);
+  };
+  const { server, url, port } = await listen(config, counted);
   return {
     url,
     port,
     metrics: parts.handler.metrics,
     store: parts.deps.store,
     ready: parts.ready,
-    async close() {
-      await closeServer(server);
+    inFlight: () => inFlight,
+    async close(opts = {}) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drainMs = opts.drainMs ?? 0;
+      if (inFlight > 0 && drainMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      // What is still under way past the deadline is cut.
+      server.closeAllConnections();
+      await closed;
       await parts.close();
     },
   };
@@ -133,5 +197,5 @@ function createStore(config: Config, logger: Logger, now?: () => number): Store 
   if (config.store === 'redis') {
     return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
   }
-  return new MemoryStore({ maxEntries: config.maxEntries, ...index });
+  return new MemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxMemory, ...index });
 }

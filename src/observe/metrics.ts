@@ -16,6 +16,10 @@ export interface Snapshot {
   notStored: Record<string, number>;
   tokensSaved: number;
   feedbackWrong: number;
+  /** lookups that skipped the semantic step because no embedding could start within --embed-wait */
+  embedBusy: number;
+  /** entries stored exact-only, embedded later when the embedder is idle */
+  backfill: { queued: number; done: number; skipped: number; dropped: number; failed: number; backlog: number };
   /** --judge-model: borderline candidates the LLM judge was asked about, by verdict */
   judge: Record<'same' | 'different' | 'error', number>;
   /** --max-error-rate: what the budget decided for candidates that passed the static checks */
@@ -41,6 +45,8 @@ export class Metrics {
     notStored: {},
     tokensSaved: 0,
     feedbackWrong: 0,
+    embedBusy: 0,
+    backfill: { queued: 0, done: 0, skipped: 0, dropped: 0, failed: 0, backlog: 0 },
     judge: { same: 0, different: 0, error: 0 },
     budget: { decisions: {}, labels: { right: 0, wrong: 0 }, measuredErrorRate: null, strictness: 1 },
   };
@@ -66,6 +72,16 @@ export class Metrics {
   }
   notStored(reason: string): void {
     this.s.notStored[reason] = (this.s.notStored[reason] ?? 0) + 1;
+  }
+
+  /** a lookup went upstream without its semantic step: the embedder was too busy */
+  embedBusyOnce(): void {
+    this.s.embedBusy++;
+  }
+  /** what happened to an entry waiting for its vector; `backlog` is how many wait now */
+  backfill(event: 'queued' | 'done' | 'skipped' | 'dropped' | 'failed', backlog: number): void {
+    this.s.backfill[event]++;
+    this.s.backfill.backlog = backlog;
   }
 
   /** a client reported a wrong hit */
@@ -122,6 +138,10 @@ export class Metrics {
     metric('reprise_budget_labels_total', 'Error budget: explored answers compared with the candidate\'s.', Object.entries(b.labels).map(([k, v]) => [{ result: k }, v]));
     if (b.measuredErrorRate !== null) gauge('reprise_budget_measured_error_rate', 'Error budget: wrong share of sampled would-be hits.', b.measuredErrorRate);
     gauge('reprise_budget_strictness', 'Error budget: factor the error bound is scaled by after measured errors.', b.strictness);
+    metric('reprise_embed_busy_total', 'Lookups that skipped the semantic step: no embedding could start within --embed-wait.', [[{}, s.embedBusy]]);
+    const { backlog, ...events } = s.backfill;
+    metric('reprise_backfill_total', 'Entries stored without their vector, by what became of them (embedded later when idle, or not).', Object.entries(events).map(([k, v]) => [{ event: k }, v]));
+    gauge('reprise_backfill_backlog', 'Entries waiting for their vector.', backlog);
     metric('reprise_tokens_saved_total', 'Upstream tokens not spent thanks to hits.', [[{}, s.tokensSaved]]);
     return `${lines.join('\n')}\n`;
   }

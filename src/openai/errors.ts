@@ -47,11 +47,38 @@ export class NotFoundError extends RepriseError {
   }
 }
 
-/** 502/504: upstream could not be reached or did not answer in time. */
+/**
+ * 502/504: upstream could not be reached or did not answer in time. The client is told only that; `detail` (the
+ * address, the system error) is for the log, since the upstream's host and port are the operator's business.
+ */
 export class UpstreamError extends RepriseError {
   override readonly name = 'UpstreamError';
-  constructor(message: string, status = 502, code = 'upstream_unavailable') {
+  constructor(
+    message: string,
+    status = 502,
+    code = 'upstream_unavailable',
+    readonly detail?: string,
+  ) {
     super(message, status, 'upstream_error', code);
+  }
+}
+
+/** 503: Reprise has as many upstream calls under way, and waiting, as it is configured to allow. */
+export class UpstreamBusyError extends RepriseError {
+  override readonly name = 'UpstreamBusyError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many requests are waiting for the upstream; retry shortly.', 503, 'server_error', 'upstream_busy');
+  }
+}
+
+/**
+ * A joiner that read a shared answer so slowly that more than a bounded buffer of it waited for it: it is cut (it has
+ * had bytes already, so it cannot start over), and the request it shared with goes on at its own pace.
+ */
+export class SlowReaderError extends RepriseError {
+  override readonly name = 'SlowReaderError';
+  constructor() {
+    super('This answer was read too slowly to keep sharing it; ask again.', 502, 'server_error', 'reader_too_slow');
   }
 }
 
@@ -66,5 +93,29 @@ export class ClientClosedError extends RepriseError {
 /** Any error as a reply in OpenAI's error shape; an unknown error is a 500 that leaks nothing of its cause. */
 export function errorReply(err: unknown): Reply {
   const e = err instanceof RepriseError ? err : new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error');
-  return { status: e.status, headers: [['content-type', 'application/json']], body: JSON.stringify(e.toBody()) };
+  const headers: Reply['headers'] = [['content-type', 'application/json']];
+  if (e instanceof UpstreamBusyError) headers.push(['retry-after', String(e.retryAfterSeconds)]);
+  return { status: e.status, headers, body: JSON.stringify(e.toBody()) };
+}
+
+/**
+ * An SSE event that ends a stream which broke after its head went out: the OpenAI SDKs raise it as an error, where
+ * a connection closed at that point could be taken for the end of the answer.
+ */
+export function sseErrorEvent(err: RepriseError): string {
+  return `event: error\ndata: ${JSON.stringify(err.toBody())}\n\n`;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * How a response whose head has gone out ends when its upstream breaks (`reason`): an event stream ends with an SSE
+ * error event (returned, for the front to write before it ends the response); anything else has no such thing, and
+ * undefined tells the front to cut the connection, so the client sees it incomplete.
+ */
+export function brokenStreamTail(headers: ReadonlyArray<[string, string]>, reason: unknown): Uint8Array | undefined {
+  const sse = headers.some(([n, v]) => n === 'content-type' && v.includes('text/event-stream'));
+  if (!sse) return undefined;
+  const err = reason instanceof RepriseError ? reason : new UpstreamError('The upstream broke off its answer.', 502, 'upstream_broken');
+  return encoder.encode(sseErrorEvent(err));
 }

@@ -67,7 +67,13 @@ export function parseRequest(endpoint: Endpoint, json: unknown): ParsedRequest {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new InvalidRequestError('The request body must be a JSON object.', null, 'invalid_type');
   }
-  const result = schemas[endpoint].safeParse(json);
+  let result: ReturnType<(typeof schemas)[typeof endpoint]['safeParse']>;
+  try {
+    result = schemas[endpoint].safeParse(json);
+  } catch {
+    // zod runs a length check even on a value of the wrong type, and a value that cannot become a primitive throws.
+    throw new InvalidRequestError('The request body has a value of the wrong type.', null, 'invalid_value');
+  }
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const param = formatPath(issue.path);

@@ -95,18 +95,20 @@ export class StreamAssembler {
       if (d.function_call.name) f.name = (f.name ?? '') + d.function_call.name;
       if (d.function_call.arguments) f.arguments = (f.arguments ?? '') + d.function_call.arguments;
     }
-    for (const tc of d.tool_calls ?? []) {
+    for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+      if (typeof tc !== 'object' || tc === null) continue;
       const calls = (m.tool_calls ??= []);
-      const i = tc.index ?? calls.length;
+      const i = Number.isSafeInteger(tc.index) && tc.index! >= 0 ? tc.index! : calls.length;
       const call = (calls[i] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
       if (tc.id) call.id = tc.id;
       if (tc.type) call.type = tc.type;
       if (tc.function?.name) call.function!.name = (call.function!.name ?? '') + tc.function.name;
       if (tc.function?.arguments) call.function!.arguments = (call.function!.arguments ?? '') + tc.function.arguments;
     }
-    if (c.logprobs?.content) {
+    if (Array.isArray(c.logprobs?.content)) {
       choice.logprobs ??= { content: [], refusal: null };
-      (choice.logprobs.content ??= []).push(...c.logprobs.content);
+      const into = (choice.logprobs.content ??= []);
+      for (const x of c.logprobs.content) into.push(x);
     }
     if (c.finish_reason) choice.finish_reason = c.finish_reason;
   }

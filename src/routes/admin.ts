@@ -3,7 +3,7 @@
  * Off unless an admin token is configured; every call needs `Authorization: Bearer <token>`.
  */
 import { z } from 'zod';
-import { tenantOf } from '../cache/tenant.js';
+import type { Tenants } from '../cache/tenant.js';
 import { TOO_LARGE, type Reply, type RequestView } from '../http/types.js';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, RepriseError } from '../openai/errors.js';
 import { parseJson } from '../openai/request.js';
@@ -15,6 +15,8 @@ export interface AdminDeps {
   token: string;
   store: Store;
   logger: Logger;
+  /** undefined until the tenant secret is known */
+  tenants: () => Tenants | undefined;
   bodyLimit: number;
 }
 
@@ -46,7 +48,7 @@ function sameToken(given: string, expected: string): boolean {
  * `/admin/*`, when an admin token is configured. `path` is the request's path without its query.
  * Resolves with the reply; throws a RepriseError for a bad call.
  */
-export async function adminRoute({ token, store, logger, bodyLimit }: AdminDeps, view: RequestView, path: string): Promise<Reply> {
+export async function adminRoute({ token, store, logger, tenants, bodyLimit }: AdminDeps, view: RequestView, path: string): Promise<Reply> {
   const auth = view.headers.get('authorization') ?? '';
   if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), token)) throw new UnauthorizedError();
 
@@ -57,7 +59,11 @@ export async function adminRoute({ token, store, logger, bodyLimit }: AdminDeps,
     if (!parsed.success) throw new InvalidRequestError(`Invalid purge filter: ${parsed.error.issues[0]!.message}.`, String(parsed.error.issues[0]!.path[0] ?? ''));
     const { api_key, ...rest } = parsed.data;
     const filter: PurgeFilter = { ...rest };
-    if (api_key) filter.tenant = tenantOf({ get: (n) => (n === 'authorization' ? `Bearer ${api_key}` : undefined) }, false);
+    if (api_key) {
+      const t = tenants();
+      if (!t) throw new RepriseError('The tenant secret is not known yet (the Redis store is still connecting); try again.', 503, 'server_error', 'not_ready');
+      filter.tenant = t.ofApiKey(api_key);
+    }
     if (Object.values(filter).every((v) => v === undefined)) {
       throw new InvalidRequestError('Name at least one of tenant, api_key, namespace or model to purge.', null);
     }

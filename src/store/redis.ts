@@ -45,7 +45,7 @@ export class RedisStore implements Store {
   private readonly logger: Logger;
   private readonly streamLength: number;
   private state: StoreStatus = 'connecting';
-  private closed = false;
+  private isClosed = false;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix ?? 'reprise';
@@ -77,6 +77,11 @@ export class RedisStore implements Store {
     this.events.on('error', () => {});
   }
 
+  /** close() has been called */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   get status(): StoreStatus {
     return this.state;
   }
@@ -93,7 +98,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.isClosed = true;
     this.mirror.stop();
     this.redis.disconnect();
     this.events.disconnect();
@@ -101,6 +106,21 @@ export class RedisStore implements Store {
 
   size(): number {
     return this.mirror.size;
+  }
+
+  /**
+   * A secret every replica on this Redis shares (the tenant secret): the first to ask creates it (SET NX), the
+   * others read it. Kept without a TTL; if it is ever lost (FLUSHDB, eviction), a new one is made, and entries keyed
+   * with the old one are never found again (they expire): no tenant can reach another's through it.
+   */
+  async sharedSecret(name: string): Promise<Uint8Array> {
+    this.ensureReady();
+    const key = `${this.prefix}:${name}`;
+    const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(32)));
+    await this.redis.set(key, fresh, 'NX');
+    const stored = await this.redis.getBuffer(key);
+    if (!stored || stored.length < 16) throw new StoreUnavailableError(`no ${name} in redis`);
+    return new Uint8Array(stored);
   }
 
   async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
@@ -187,7 +207,7 @@ export class RedisStore implements Store {
   }
 
   private onClose(): void {
-    if (this.closed || this.state === 'down') return;
+    if (this.isClosed || this.state === 'down') return;
     if (this.state === 'ready') this.logger.warn({}, 'redis connection lost; failing open until it is back');
     this.state = 'down';
     this.mirror.onDisconnected();

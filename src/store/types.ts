@@ -36,6 +36,8 @@ export interface Entry {
   createdAt: number;
   /** ms since epoch */
   expiresAt: number;
+  /** the answer's size as it came from upstream, in bytes, where known */
+  bytes?: number;
 }
 
 export interface Candidate {
@@ -69,6 +71,8 @@ export interface Store {
   purge(filter: PurgeFilter): Promise<number>;
   /** entries this process knows of */
   size(): number;
+  /** about how many bytes the entries take, for a store that holds them in this process */
+  bytes?(): number;
   /** connection state of a remote store; an in-process store is always ready */
   readonly status?: 'connecting' | 'ready' | 'down';
 }

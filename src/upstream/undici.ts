@@ -10,8 +10,12 @@ import type { UpstreamFetch, UpstreamRequest } from './types.js';
 export interface UndiciOptions {
   /** keep-alive connections per origin @default 128 */
   connections?: number;
-  /** ms to wait for response headers, and between body chunks @default 600000 */
+  /** ms to wait for the upstream's response head (its first byte) @default 600000 */
   timeoutMs?: number;
+  /** ms to wait for a connection @default 10000 */
+  connectTimeoutMs?: number;
+  /** ms the upstream may go quiet between body chunks @default 300000 */
+  idleTimeoutMs?: number;
 }
 
 /** Statuses whose responses have no body (a Web Response refuses one). */
@@ -19,8 +23,27 @@ export const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 /** What a failed upstream call (not an abort) becomes: 504 when no headers came in time, else 502. */
 export function upstreamError(err: unknown): UpstreamError {
-  if (err instanceof errors.HeadersTimeoutError) return new UpstreamError('Upstream did not answer in time.', 504, 'upstream_timeout');
-  return new UpstreamError(`Upstream could not be reached: ${(err as Error).message}`);
+  const detail = describe(err);
+  if (err instanceof errors.ConnectTimeoutError) return new UpstreamError('The upstream could not be reached in time.', 504, 'upstream_connect_timeout', detail);
+  if (err instanceof errors.HeadersTimeoutError) return new UpstreamError('Upstream did not answer in time.', 504, 'upstream_timeout', detail);
+  if (err instanceof errors.BodyTimeoutError) return new UpstreamError('The upstream stopped sending its answer.', 504, 'upstream_idle_timeout', detail);
+  return new UpstreamError('The upstream could not be reached.', 502, 'upstream_unavailable', detail);
+}
+
+/** What a failure after the head becomes: the answer broke off, or stopped (the idle timeout between chunks). */
+export function upstreamBodyError(err: unknown): UpstreamError {
+  const detail = describe(err);
+  if (err instanceof errors.BodyTimeoutError) return new UpstreamError('The upstream stopped sending its answer.', 504, 'upstream_idle_timeout', detail);
+  return new UpstreamError('The upstream broke off its answer.', 502, 'upstream_broken', detail);
+}
+
+/** An error and its causes, for the log. */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    parts.push([e.code, e.message].filter(Boolean).join(' '));
+  }
+  return parts.join(' <- ');
 }
 
 export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: UpstreamFetch; dispatcher: Dispatcher; close: () => Promise<void> } {
@@ -29,7 +52,8 @@ export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: Upstrea
     connections: opts.connections ?? 128,
     keepAliveTimeout: 30_000,
     headersTimeout: timeout,
-    bodyTimeout: timeout,
+    bodyTimeout: opts.idleTimeoutMs ?? 300_000,
+    connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
     pipelining: 1,
   });
 

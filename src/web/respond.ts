@@ -5,7 +5,8 @@
  */
 import type { Exchange, Outcome, UpstreamCall } from '../cache/outcome.js';
 import type { Reply } from '../http/types.js';
-import { PayloadTooLargeError, RepriseError, UpstreamError } from '../openai/errors.js';
+import { JOINER_BUFFER_BYTES } from '../cache/single-flight.js';
+import { brokenStreamTail, PayloadTooLargeError, RepriseError, SlowReaderError, UpstreamError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest, type LogInfo } from '../observe/request-log.js';
 import type { UpstreamFetch } from '../upstream/types.js';
@@ -47,15 +48,40 @@ export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming
         log(CLIENT_CLOSED, outcome.log);
         return new Response(null, { status: 204 });
       }
-      const body = new ReadableStream<Uint8Array>({
-        start: (ctrl) =>
-          outcome.attach({
-            chunk: (b) => ctrl.enqueue(b),
-            end: () => ctrl.close(),
-            error: (e) => ctrl.error(e),
-          }),
-        cancel: () => outcome.detach(),
-      });
+      let done = false;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          start: (ctrl) => {
+            const cut = (e: unknown) => {
+              done = true;
+              const tail = brokenStreamTail(outcome.head.headers, e);
+              if (!tail) return ctrl.error(e);
+              ctrl.enqueue(tail);
+              ctrl.close();
+            };
+            outcome.attach({
+              chunk: (b) => {
+                if (done) return;
+                // More than the bound waits for this client: cut it rather than hold the whole answer for it.
+                if ((ctrl.desiredSize ?? 0) < 0) {
+                  outcome.detach();
+                  return cut(new SlowReaderError());
+                }
+                ctrl.enqueue(b);
+              },
+              end: () => {
+                if (!done) ctrl.close();
+                done = true;
+              },
+              error: (e) => {
+                if (!done) cut(e);
+              },
+            });
+          },
+          cancel: () => outcome.detach(),
+        },
+        new ByteLengthQueuingStrategy({ highWaterMark: JOINER_BUFFER_BYTES }),
+      );
       log(outcome.head.status, outcome.log);
       return new Response(NULL_BODY.has(outcome.head.status) ? null : body, outcome.head);
     }
@@ -71,11 +97,28 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
     log(CLIENT_CLOSED);
     return new Response(null, { status: 204 });
   }
+  // The upstream call has a signal of its own: when the client leaves, joiners of this request's flight may still
+  // be reading the answer, and then the call goes on for them (Exchange.leaderGone).
+  const upstreamCall = new AbortController();
+  let sharing = false;
+  // Known once upstream has answered; a client that leaves after that hands it to drain().
+  const reading: { reader?: ReadableStreamDefaultReader<Uint8Array> } = {};
+  const clientGone = () => {
+    if (sharing || upstreamCall.signal.aborted) return;
+    if (ex.leaderGone(() => upstreamCall.abort(new Error('nobody is left to read the answer')))) {
+      sharing = true;
+      if (reading.reader) void drain(ex, reading.reader);
+    } else {
+      upstreamCall.abort(new Error('client closed the request'));
+    }
+  };
+  request.signal.addEventListener('abort', clientGone, { once: true });
+
   let tooLarge = false;
   const body = call.body === 'client' ? limited(request.body, call.bodyLimit, () => (tooLarge = true)) : call.body;
   let res: Response;
   try {
-    res = await deps.upstream({ url: call.url, method: call.method, headers: call.headers, body, signal: request.signal });
+    res = await deps.upstream({ url: call.url, method: call.method, headers: call.headers, body, signal: upstreamCall.signal });
   } catch (err) {
     if (request.signal.aborted) {
       ex.abort(err);
@@ -102,23 +145,37 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
     log(reply.status);
     return replyResponse(reply);
   }
-  log(head.status);
+  log(sharing ? CLIENT_CLOSED : head.status);
   if (!upstreamBody || NULL_BODY.has(res.status) || call.method === 'HEAD') {
     await upstreamBody?.cancel().catch(() => {});
     await ex.end();
     return new Response(null, head);
   }
-  const reader = upstreamBody.getReader();
+  const upstreamReader = (reading.reader = upstreamBody.getReader());
+  if (sharing) {
+    // The client left while upstream was answering: only the joiners read on.
+    void drain(ex, upstreamReader);
+    return new Response(null, { status: 204 });
+  }
   const out = new ReadableStream<Uint8Array>(
     {
       async pull(ctrl) {
         let r: ReadableStreamReadResult<Uint8Array>;
         try {
-          r = await reader.read();
+          r = await upstreamReader.read();
         } catch (err) {
-          // Cut off mid-body: the client's stream fails too, never a clean end that would look complete.
-          ex.abort(err);
-          ctrl.error(err);
+          // Broken mid-body: an event stream ends with an error event the SDKs raise; anything else fails too,
+          // never a clean end that would look complete.
+          const tail = ex.abort(err);
+          if (sharing) return;
+          if (!tail) return ctrl.error(err);
+          ctrl.enqueue(tail);
+          ctrl.close();
+          return;
+        }
+        if (sharing) {
+          // The client left during this read: the chunk is the joiners'; drain() reads the rest and ends.
+          if (!r.done) ex.chunk(r.value);
           return;
         }
         if (r.done) {
@@ -130,8 +187,10 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
         ctrl.enqueue(r.value);
       },
       cancel(reason) {
+        clientGone();
+        if (sharing) return;
         ex.abort(reason ?? new Error('client disconnected'));
-        return reader.cancel(reason);
+        return upstreamReader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
@@ -139,10 +198,25 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
   return new Response(out, head);
 }
 
+/** Read the rest of the answer for the joiners alone, once the leader's client has gone. */
+async function drain(ex: Exchange, reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      ex.chunk(r.value);
+    }
+  } catch (err) {
+    ex.abort(err);
+    return;
+  }
+  await ex.end();
+}
+
 /** What a fetch failure becomes: the runtime's own error types are not ours to know here. */
 function upstreamError(err: unknown): RepriseError {
   if (err instanceof RepriseError) return err;
-  return new UpstreamError(`Upstream could not be reached: ${(err as Error)?.message ?? String(err)}`);
+  return new UpstreamError('The upstream could not be reached.', 502, 'upstream_unavailable', (err as Error)?.message ?? String(err));
 }
 
 /** The client's body, streamed, failing once it passes `limit` bytes. */

@@ -101,6 +101,8 @@ describe('bad input', () => {
       const json = await res.json();
       expectErrorShape(json);
       expect(json.error.code).toBe('upstream_unavailable');
+      // The client learns nothing of where the upstream is (the log has the detail).
+      expect(JSON.stringify(json)).not.toMatch(/127\.0\.0\.1|:9\b|ECONNREFUSED/);
     } finally {
       await dead.close();
     }

@@ -47,6 +47,8 @@ async function startReplica(flags: Record<string, string> = {}): Promise<Replica
       'redis-timeout': String(REDIS_TIMEOUT),
       'redis-prefix': PREFIX,
       'admin-token': ADMIN,
+      // as the harness does: a busy CI machine may hold an embedding past the default --embed-wait
+      'embed-wait': '60000',
       ...flags,
     },
     {},
@@ -178,6 +180,24 @@ describe('two replicas, one Redis', () => {
     // The same entry on both: one id.
     expect(semantic.headers.get('x-cache-id')).toBe(exact.headers.get('x-cache-id'));
     expect(up.count('/chat/completions')).toBe(1);
+  });
+
+  it('the replicas key tenants with one secret, made by the first and kept in Redis; a configured secret is never written there', async () => {
+    const check = redis.client();
+    try {
+      const secret = await check.getBuffer(`${PREFIX}:tenant-secret`);
+      expect(secret?.length).toBe(32);
+      // A hit through B for A's caller (above) needs B to derive the same tenant id: it read the same secret.
+      const c = await startReplica({ 'redis-prefix': `${PREFIX}-own`, 'tenant-secret': 'an operator secret, 16+ chars' });
+      try {
+        await storeReady(c);
+        expect(await check.exists(`${PREFIX}-own:tenant-secret`)).toBe(0);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      check.disconnect();
+    }
   });
 
   it('a replica restarted on the same Redis loses nothing: old entries hit through the new one', async () => {

@@ -1,5 +1,6 @@
 /** Tests cache/exchange and cache/cache-headers: a forwarded answer's head, its sharing with joiners, and storing it. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Backfill } from '../../src/cache/backfill.js';
 import { randomUnit, rng } from '../helpers/vectors.js';
 import { sinkFor } from '../helpers/tap-sink.js';
 import { withCacheInfo, type CacheInfo } from '../../src/cache/cache-headers.js';
@@ -7,7 +8,7 @@ import { createExchange, type ExchangeDeps, type MissPlan } from '../../src/cach
 import { buildKey, exactKeyOf } from '../../src/cache/key.js';
 import { readPolicy } from '../../src/cache/policy.js';
 import { SingleFlight } from '../../src/cache/single-flight.js';
-import { tenantOf } from '../../src/cache/tenant.js';
+import { Tenants } from '../../src/cache/tenant.js';
 import type { HeaderList } from '../../src/http/types.js';
 import type { ChatCompletion } from '../../src/openai/completion.js';
 import { completionToFrames } from '../../src/openai/completion-to-stream.js';
@@ -47,7 +48,7 @@ function setup(requestHeaders: Record<string, string> = {}, { vector = true } = 
   const headers = new Headers({ authorization: 'Bearer sk-test', ...requestHeaders });
   const parsed = parseRequest('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'how do i bake bread' }] });
   const policy = readPolicy(headers, 3600);
-  const tenant = tenantOf(headers, false);
+  const tenant = new Tenants({ secret: new Uint8Array(32) }).of(headers);
   const key = buildKey(parsed, { tenant, namespace: policy.namespace, embedderId: embedder.id });
   const flights = new SingleFlight();
   const flightKey = exactKeyOf(key);
@@ -164,15 +165,20 @@ describe('createExchange: storing', () => {
     expect(flights.get(flightKey)).toBeUndefined();
   });
 
-  it('without the query\'s vector (a no-cache request), end() does not keep the client waiting for the embedding; the entry is stored after', async () => {
-    const { store, deps, plan, flight } = setup({ 'cache-control': 'no-cache' }, { vector: false });
-    const x = createExchange(deps, { status: 'BYPASS', reason: 'no-cache' }, plan);
+  it('without the query\'s vector (a no-cache request), the answer is stored exact-only at once and embedded later by the backfill', async () => {
+    const { store, deps, plan, metrics, embedder, key } = setup({ 'cache-control': 'no-cache' }, { vector: false });
+    const backfill = new Backfill({ store, metrics, logger: silentLogger, now, pollMs: 1 });
+    const x = createExchange({ ...deps, backfill }, { status: 'BYPASS', reason: 'no-cache' }, plan);
     x.head(200, JSON_HEAD);
     x.chunk(BODY);
-    expect(x.end()).toBeUndefined();
-    const entry = await flight.result;
-    expect(entry).toBeDefined();
-    expect(store.size()).toBe(1);
+    await x.end();
+    // Stored before the client's response ends, without waiting for an embedding: exact hits work at once.
+    const stored = await store.getExact(key.scope, key.textKey);
+    expect(stored).toBeDefined();
+    expect(stored!.vector).toBeUndefined();
+    // Then, with the embedder idle, the vector is filled in.
+    await vi.waitFor(async () => expect((await store.getExact(key.scope, key.textKey))!.vector).toEqual((await embedder.embed([key.text]))[0]));
+    expect(metrics.snapshot().backfill).toMatchObject({ queued: 1, done: 1, backlog: 0 });
   });
 
   it('a 200 event stream that reached [DONE] is stored as the assembled completion', async () => {

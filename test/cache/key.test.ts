@@ -271,3 +271,31 @@ describe('buildKey on the body as the upstream reads it (cache/key-json.ts)', ()
     expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: undefined, e: true })).toBe('{"b":[1,{"c":"x","d":null}],"e":true}');
   });
 });
+
+describe('buildKey: a text longer than the embedder reads', () => {
+  const ctx = { ...CTX, inputLength: (t: string) => Math.min(t.length, 20) };
+  const long = (tail: string) => chat({}, `Summarise this text: ${'lorem ipsum '.repeat(10)}${tail}`);
+
+  it('embeds only the first inputLength code units, and keeps the rest in the scope', () => {
+    const a = buildKey(parseRequest('chat', long('and the ending A')), ctx);
+    expect(a.embedText).toBe(a.text.slice(0, 20));
+    const b = buildKey(parseRequest('chat', long('and the ending B')), ctx);
+    // The same first 20 characters, another tail: never the same scope, so never a semantic match of each other.
+    expect(b.embedText).toBe(a.embedText);
+    expect(b.scope).not.toBe(a.scope);
+    // The same whole text: the same key (an exact match still works).
+    expect(buildKey(parseRequest('chat', long('and the ending A')), ctx)).toEqual(a);
+  });
+
+  it('a text the embedder reads whole keys as it would without a limit', () => {
+    const short = chat({}, 'Short question?');
+    const k = buildKey(parseRequest('chat', short), ctx);
+    expect(k.embedText).toBe(k.text);
+    expect(k).toEqual(buildKey(parseRequest('chat', short), CTX));
+  });
+
+  it('never cuts inside a surrogate pair', () => {
+    const k = buildKey(parseRequest('chat', chat({}, `${'x'.repeat(19)}😀 and more`)), ctx);
+    expect(k.embedText).toBe('x'.repeat(19));
+  });
+});

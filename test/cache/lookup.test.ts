@@ -123,6 +123,7 @@ describe('semanticLookup', () => {
   const deps = (w: { embedder: SyntheticEmbedder; store: MemoryStore }, extra: Partial<SemanticDeps> = {}): SemanticDeps => ({
     store: w.store,
     embedder: w.embedder,
+    tenant: 'tenant-a',
     threshold: 0.8,
     now,
     ...extra,

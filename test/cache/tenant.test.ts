@@ -1,69 +1,74 @@
+/** Tenant ids: an HMAC with the server secret over every credential a request carries, in headers or the query. */
+import { createHmac, createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SHARED_TENANT, tenantOf } from '../../src/cache/tenant.js';
+import { CREDENTIAL_HEADERS, NO_CREDENTIAL_TENANT, SHARED_TENANT, Tenants } from '../../src/cache/tenant.js';
 
-const tenant = (h: Record<string, string>, shared = false) => tenantOf(new Headers(h), shared);
+const SECRET = new TextEncoder().encode('a server secret of some length');
+const tenants = new Tenants({ secret: SECRET });
+const tenant = (h: Record<string, string>, query = '', t = tenants) => t.of(new Headers(h), query);
 
 const KEY_A = 'sk-proj-AAAAaaaa1111bbbb2222cccc3333';
 const KEY_B = 'sk-proj-BBBBaaaa1111bbbb2222cccc3333';
 
-describe('tenantOf', () => {
-  it('different Authorization → different tenant', async () => {
-    const a = await tenant({ authorization: `Bearer ${KEY_A}` });
-    const b = await tenant({ authorization: `Bearer ${KEY_B}` });
-    expect(a).not.toBe(b);
-    expect(a).not.toBe('anonymous');
+describe('Tenants', () => {
+  it('different Authorization → different tenant; the same → the same, whatever else is sent', () => {
+    const a = tenant({ authorization: `Bearer ${KEY_A}` });
+    expect(a).not.toBe(tenant({ authorization: `Bearer ${KEY_B}` }));
+    expect(a).not.toBe(NO_CREDENTIAL_TENANT);
+    expect(tenant({ Authorization: `Bearer ${KEY_A}`, 'x-cache-namespace': 'other', 'x-tenant': 'evil' })).toBe(a);
   });
 
-  it('same Authorization → same tenant, stable across calls', async () => {
-    const a1 = await tenant({ authorization: `Bearer ${KEY_A}` });
-    const a2 = await tenant({ Authorization: `Bearer ${KEY_A}`, 'x-cache-namespace': 'other' });
-    expect(a2).toBe(a1);
+  it.each(CREDENTIAL_HEADERS.map((h) => [h]))('the %s header forms the tenant', (header) => {
+    const a = tenant({ [header]: 'credential-A' });
+    expect(a).not.toBe(NO_CREDENTIAL_TENANT);
+    expect(tenant({ [header]: 'credential-B' })).not.toBe(a);
+    // next to another credential it still counts
+    expect(tenant({ authorization: `Bearer ${KEY_A}`, [header === 'authorization' ? 'api-key' : header]: 'x' })).not.toBe(tenant({ authorization: `Bearer ${KEY_A}` }));
   });
 
-  it('the api-key header (Azure style) identifies a tenant too', async () => {
-    const a = await tenant({ 'api-key': KEY_A });
-    const b = await tenant({ 'api-key': KEY_B });
-    expect(a).not.toBe(b);
-    expect(a).not.toBe('anonymous');
-    expect(await tenant({ 'api-key': KEY_A })).toBe(a);
+  it.each([['key'], ['api-key'], ['api_key'], ['apikey'], ['access_token'], ['token'], ['sig'], ['API-KEY']])('the query parameter %s forms the tenant', (param) => {
+    const a = tenant({}, `${param}=credential-A`);
+    expect(a).not.toBe(NO_CREDENTIAL_TENANT);
+    expect(tenant({}, `${param}=credential-B`)).not.toBe(a);
+    // its order among other parameters does not matter; other parameters do not count (they are in the scope)
+    expect(tenant({}, `x=1&${param}=credential-A&y=2`)).toBe(a);
+    expect(tenant({}, `${param}=credential%2DA`)).toBe(tenant({}, `${param}=credential-A`));
   });
 
-  it('shared mode → one tenant for every credential', async () => {
-    const a = await tenant({ authorization: `Bearer ${KEY_A}` }, true);
-    const b = await tenant({ 'api-key': KEY_B }, true);
-    const none = await tenant({}, true);
-    expect(a).toBe(SHARED_TENANT);
-    expect(b).toBe(SHARED_TENANT);
-    expect(none).toBe(SHARED_TENANT);
+  it('a header the operator names (--tenant-headers) forms the tenant; unnamed, it does not', () => {
+    const custom = new Tenants({ secret: SECRET, extraHeaders: ['X-Gateway-Key'] });
+    expect(tenant({ 'x-gateway-key': 'g1' }, '', custom)).not.toBe(tenant({ 'x-gateway-key': 'g2' }, '', custom));
+    expect(tenant({ 'x-gateway-key': 'g1' })).toBe(NO_CREDENTIAL_TENANT);
   });
 
-  it('no credential → "anonymous"', async () => {
-    expect(await tenant({})).toBe('anonymous');
-    expect(await tenant({ 'x-tenant': 'someone', 'openai-organization': 'org-1' })).toBe('anonymous');
+  it('no credential in any form → the no-credential tenant; non-credential headers and parameters do not pick one', () => {
+    expect(tenant({})).toBe(NO_CREDENTIAL_TENANT);
+    expect(tenant({ 'x-tenant': 'someone', 'user-agent': 'sdk' }, 'api-version=2024-10-21')).toBe(NO_CREDENTIAL_TENANT);
   });
 
-  it('a client-chosen header cannot pick a tenant', async () => {
-    const a = await tenant({ authorization: `Bearer ${KEY_A}` });
-    expect(await tenant({ authorization: `Bearer ${KEY_A}`, 'x-tenant': 'evil', 'openai-organization': 'org-x' })).toBe(a);
+  it('shared mode → one tenant for every credential', () => {
+    const shared = new Tenants({ secret: SECRET, shared: true });
+    for (const h of [{ authorization: `Bearer ${KEY_A}` }, { 'api-key': KEY_B }, {}] as Array<Record<string, string>>) expect(tenant(h, '', shared)).toBe(SHARED_TENANT);
   });
 
-  it('the tenant does not contain the key text', async () => {
-    for (const h of [{ authorization: `Bearer ${KEY_A}` }, { 'api-key': KEY_A }] as Array<Record<string, string>>) {
-      const t = await tenant(h);
-      expect(t).toMatch(/^[0-9a-f]+$/);
-      expect(t.length).toBeLessThan(KEY_A.length);
-      expect(t).not.toContain(KEY_A);
-      expect(t).not.toContain(KEY_A.slice(-8));
-      expect(t).not.toContain('sk-');
-    }
+  it('an empty Authorization header does not merge different api-keys into one tenant', () => {
+    expect(tenant({ authorization: '', 'api-key': KEY_A })).not.toBe(tenant({ authorization: '', 'api-key': KEY_B }));
   });
 
-  // BUG (src/cache/tenant.ts:13): `authorization ?? api-key` only falls back to api-key when Authorization is
-  // absent. An empty Authorization header is not null, so `!credential` maps the request to "anonymous" and two
-  // different api-keys share one tenant (DESIGN contract 2: "two API keys never share entries").
-  it('an empty Authorization header does not merge different api-keys into one tenant', async () => {
-    const a = await tenant({ authorization: '', 'api-key': KEY_A });
-    const b = await tenant({ authorization: '', 'api-key': KEY_B });
-    expect(a).not.toBe(b);
+  it('ids are HMACs keyed with the secret: another secret gives other ids, and no id is a plain hash of the key', () => {
+    const a = tenant({ authorization: `Bearer ${KEY_A}` });
+    expect(a).toMatch(/^[0-9a-f]{32}$/);
+    expect(a).not.toContain(KEY_A.slice(-8));
+    const other = new Tenants({ secret: new TextEncoder().encode('another secret, another deployment') });
+    expect(tenant({ authorization: `Bearer ${KEY_A}` }, '', other)).not.toBe(a);
+    // What the id is: HMAC-SHA256 under SHA-256(secret) of the canonical credential string.
+    const key = createHash('sha256').update(SECRET).digest();
+    const expected = createHmac('sha256', key).update(`reprise-tenant\u0000h:authorization=Bearer ${KEY_A}\u0000`).digest('hex').slice(0, 32);
+    expect(a).toBe(expected);
+    expect(a).not.toBe(createHash('sha256').update(`reprise-tenant\u0000h:authorization=Bearer ${KEY_A}\u0000`).digest('hex').slice(0, 32));
+  });
+
+  it('ofApiKey is the tenant of `Authorization: Bearer <key>`', () => {
+    expect(tenants.ofApiKey(KEY_A)).toBe(tenant({ authorization: `Bearer ${KEY_A}` }));
   });
 });

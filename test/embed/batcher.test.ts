@@ -1,7 +1,7 @@
 /** @module test/embed/batcher: concurrent embed() calls share model calls, and a failed call fails only its batch. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { BatchingEmbedder } from '../../src/embed/batcher.js';
+import { BatchingEmbedder, EmbedBusyError } from '../../src/embed/batcher.js';
 import type { Embedder } from '../../src/embed/types.js';
 
 const DIM = 4;
@@ -172,5 +172,54 @@ describe('BatchingEmbedder', () => {
     const batcher = new BatchingEmbedder(inner);
     expect(await batcher.embed([])).toEqual([]);
     expect(inner.calls).toEqual([]);
+  });
+});
+
+describe('BatchingEmbedder: a bounded wait', () => {
+  /** A model whose calls finish only when the test says so. */
+  class HeldModel {
+    readonly id = 'test/held';
+    readonly dim = 2;
+    readonly defaultThreshold = 0.9;
+    private release: Array<() => void> = [];
+    async embed(texts: string[]): Promise<Float32Array[]> {
+      await new Promise<void>((r) => this.release.push(r));
+      return texts.map(() => Float32Array.from([1, 0]));
+    }
+    releaseAll(): void {
+      for (const r of this.release.splice(0)) r();
+    }
+    /** model calls waiting to be let go */
+    get held(): number {
+      return this.release.length;
+    }
+  }
+
+  it('a text that cannot start within maxWaitMs fails with EmbedBusyError; one that starts at once does not', async () => {
+    const model = new HeldModel();
+    const b = new BatchingEmbedder(model, 4, 1);
+    const first = b.embed(['first'], { maxWaitMs: 5 });
+    await vi.waitFor(() => expect(model.held).toBe(1));
+    expect(b.load()).toBe(1);
+    const second = b.embed(['second'], { maxWaitMs: 5 });
+    await expect(second).rejects.toBeInstanceOf(EmbedBusyError);
+    expect(b.busy).toBe(1);
+    model.releaseAll();
+    expect(await first).toHaveLength(1);
+    // The one given up on is gone from the queue: nothing left once the first call returned.
+    await vi.waitFor(() => expect(b.load()).toBe(0));
+  });
+
+  it('without maxWaitMs a text waits as long as it takes', async () => {
+    const model = new HeldModel();
+    const b = new BatchingEmbedder(model, 4, 1);
+    const first = b.embed(['first']);
+    await vi.waitFor(() => expect(model.held).toBe(1));
+    const second = b.embed(['second']);
+    model.releaseAll();
+    await first;
+    await vi.waitFor(() => expect(model.held).toBe(1));
+    model.releaseAll();
+    expect(await second).toHaveLength(1);
   });
 });

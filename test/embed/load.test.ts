@@ -6,12 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { loadEmbedder } from '../../src/embed/load.js';
 import { loadTransformers } from '../../src/embed/transformers.js';
 import type { Embedder } from '../../src/embed/types.js';
 import { loadUseLite } from '../../src/embed/use-lite.js';
+import { UseLiteThreads } from '../../src/embed/use-lite-thread.js';
 import type { Logger } from '../../src/observe/logger.js';
 import { makeTinyModel, TINY_MODEL_HIDDEN_SIZE } from '../fixtures/tiny-model/make-tiny-model.js';
 
@@ -124,6 +125,30 @@ describe('loadEmbedder', () => {
     expect(embedder.dim).toBe(512);
     expect(logger.calls.filter((c) => c.level === 'warn' || c.level === 'error')).toEqual([]);
     expect(logger.calls.some((c) => c.level === 'info' && c.obj.embedder === 'bundled/use-lite@1')).toBe(true);
+  });
+
+  it('runs one batch per worker thread at once on the bundled model', { timeout: 20_000 }, async () => {
+    // Counts the pool's calls in flight from outside: the batcher and the pool are behind the memo.
+    let inFlight = 0;
+    let most = 0;
+    const embed = UseLiteThreads.prototype.embed;
+    const spy = vi.spyOn(UseLiteThreads.prototype, 'embed').mockImplementation(function (this: UseLiteThreads, texts: string[]) {
+      most = Math.max(most, ++inFlight);
+      return embed.call(this, texts).finally(() => inFlight--);
+    });
+    try {
+      const logger = recordingLogger();
+      const embedder = await loadEmbedder({ model: 'bundled', cacheDir, logger, threads: 2 });
+      expect(logger.calls.find((c) => c.obj.embedder === 'bundled/use-lite@1')!.obj.threads).toBe(2);
+      // 16 texts in one tick: batches of 4, two of them at a time.
+      const texts = Array.from({ length: 16 }, (_, i) => `question ${i}: what is the tallest mountain in country ${i}?`);
+      const vectors = await Promise.all(texts.map((t) => embedder.embed([t])));
+      expect(vectors.every(([v]) => v!.length === 512)).toBe(true);
+      expect(most).toBe(2);
+      expect(spy).toHaveBeenCalledTimes(4);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('uses transformers.js when the model loads, with no warning', async () => {

@@ -22,6 +22,15 @@ class CountingEmbedder implements Embedder {
 const arrays = (vs: Float32Array[]) => vs.map((v) => Array.from(v));
 
 describe('MemoEmbedder', () => {
+  it('keeps each partition (tenant) apart: another tenant\'s text is embedded anew, so no one can time whether it was sent', async () => {
+    const inner = new CountingEmbedder();
+    const memo = new MemoEmbedder(inner);
+    await memo.embed(['a secret question'], { partition: 'tenant-a' });
+    await memo.embed(['a secret question'], { partition: 'tenant-b' });
+    await memo.embed(['a secret question'], { partition: 'tenant-a' });
+    expect(inner.calls).toEqual([['a secret question'], ['a secret question']]);
+  });
+
   it('makes no model call for a text it has seen', async () => {
     const inner = new CountingEmbedder();
     const memo = new MemoEmbedder(inner);

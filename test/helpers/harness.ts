@@ -15,7 +15,8 @@ import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.
 let useLite: Promise<Embedder> | undefined;
 /** The bundled model in its worker thread, loaded once per test file, wrapped as production wraps it. */
 export function bundledEmbedder(): Promise<Embedder> {
-  useLite ??= loadUseLiteThread().then((e) => new MemoEmbedder(new BatchingEmbedder(e, 4)));
+  // One thread: a test file sends one request at a time, and every thread is a copy of the model (about 145 MiB).
+  useLite ??= loadUseLiteThread({ threads: 1 }).then((e) => new MemoEmbedder(new BatchingEmbedder(e, 4)));
   return useLite;
 }
 
@@ -43,7 +44,9 @@ export async function startHarness(
 ): Promise<Harness> {
   const up = await startFakeUpstream();
   const clock = new FakeClock();
-  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', ...flags }, {});
+  // Tests wait for their embeddings as long as it takes (a busy CI machine can hold one past the 25 ms default);
+  // test/behaviour/embed-busy.test.ts sets its own --embed-wait.
+  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', 'embed-wait': '60000', ...flags }, {});
   const reprise = await startFront(config, {
     embedder: opts.embedder ?? bundledEmbedder(),
     logger: silentLogger,

@@ -173,3 +173,33 @@ describe('MemoryStore: HNSW for large scopes', () => {
     }
   });
 });
+
+describe('MemoryStore: bounded by bytes as well as entries', () => {
+  const entryOf = (i: number, answerBytes: number) => ({
+    id: `s.t${i}`,
+    scope: 's',
+    textKey: `t${i}`,
+    text: `question ${i}`,
+    response: { answer: 'z'.repeat(answerBytes) },
+    endpoint: 'chat' as const,
+    model: 'm',
+    tenant: 'a',
+    namespace: '',
+    createdAt: 0,
+    expiresAt: 1e15,
+    bytes: answerBytes,
+  });
+
+  it('counts what its entries take, and evicts the least recently used past maxBytes', async () => {
+    const store = new MemoryStore({ maxBytes: 100_000 });
+    for (let i = 0; i < 5; i++) await store.put(entryOf(i, 10_000), 3600);
+    expect(store.size()).toBe(5);
+    expect(store.bytes()).toBeGreaterThan(50_000);
+    await store.getExact('s', 't0'); // t0 is now the most recently used
+    for (let i = 5; i < 10; i++) await store.put(entryOf(i, 10_000), 3600);
+    expect(store.bytes()).toBeLessThanOrEqual(100_000);
+    expect(await store.getExact('s', 't1')).toBeUndefined();
+    expect(await store.getExact('s', 't0')).toBeDefined();
+    expect(await store.getExact('s', 't9')).toBeDefined();
+  });
+});
