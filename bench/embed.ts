@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { BatchingEmbedder } from '../src/embed/batcher.js';
 import { loadTransformers } from '../src/embed/transformers.js';
 import type { Embedder } from '../src/embed/types.js';
-import { loadUseLite } from '../src/embed/use-lite.js';
+import { loadUseLite, USE_LITE_MAX_CHARS } from '../src/embed/use-lite.js';
 import { loadUseLiteThread } from '../src/embed/use-lite-thread.js';
 import { makeTinyModel } from '../test/fixtures/tiny-model/make-tiny-model.js';
 import { cpuShare, type CpuShare } from './lib/cpu-share.js';
@@ -297,9 +297,37 @@ const stopAt = performance.now() + Math.max(3_000, Math.min(quick ? 8_000 : 30_0
 const thread = await threadCost(quick ? 40 : 120);
 log(`worker thread: p50 ${thread.worker.p50.toFixed(1)} ms against ${thread.inThread.p50.toFixed(1)} ms in the calling thread (${thread.calls} calls each)`);
 const threads = await threadScaling();
+
+// ---- Input length: what one embedding costs as the text grows (the cut, USE_LITE_MAX_CHARS, is chosen from it) ----
+const LENGTHS = quick ? [250, 2_000, 8_000] : [250, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000];
+async function lengthCost(): Promise<Array<{ chars: number; ms: number; calls: number }>> {
+  const e = await loadUseLiteThread({ threads: 1 });
+  try {
+    // Real, varied words: the tokenizer's cost depends on the vocabulary, and repeated words understate it.
+    const corpus = QUESTIONS.join(' ');
+    await e.embed([corpus.slice(0, 100)]);
+    const out: Array<{ chars: number; ms: number; calls: number }> = [];
+    for (const chars of LENGTHS) {
+      const calls = chars >= 16_000 ? 2 : 5;
+      const ms: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        const text = corpus.slice(i * 997, i * 997 + chars);
+        const t = performance.now();
+        await e.embed([text]);
+        ms.push(performance.now() - t);
+      }
+      out.push({ chars, ms: ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!, calls });
+      log(`input length ${chars} chars: ${out.at(-1)!.ms.toFixed(0)} ms`);
+    }
+    return out;
+  } finally {
+    await e.close();
+  }
+}
+const lengths = await lengthCost();
 const wall = (performance.now() - started) / 1000;
 
-writeResult('embed', { wallSeconds: wall, threadCost: thread, threads, concurrency: CONCURRENCY, batch: BATCH, limits: { single: SINGLE, other: LIMIT }, sentencesInPool: SENTENCES.length, results });
+writeResult('embed', { wallSeconds: wall, threadCost: thread, threads, inputLength: { maxChars: USE_LITE_MAX_CHARS, medians: lengths }, concurrency: CONCURRENCY, batch: BATCH, limits: { single: SINGLE, other: LIMIT }, sentencesInPool: SENTENCES.length, results });
 
 const m = machine();
 
@@ -371,6 +399,11 @@ writeSummary('embed', [
   `Reprise runs USE-lite on worker threads on Node (src/embed/use-lite-thread.ts), so that the server thread is free while the model works. One worker against the model in the calling thread, side by side, one sentence per call, alternating which goes first (${thread.calls} calls each): p50 ${thread.worker.p50.toFixed(2)} ms in the worker against ${thread.inThread.p50.toFixed(2)} ms in the calling thread (p99 ${thread.worker.p99.toFixed(1)} against ${thread.inThread.p99.toFixed(1)} ms), ${(thread.worker.p50 - thread.inThread.p50).toFixed(2)} ms more at p50: two messages between the threads and a thread wake-up. The rows of the two blocks below ran minutes apart, so compare them only loosely.`,
   '',
   ...threadSection(),
+  '## Input length',
+  `One USE-lite embedding of a text of N characters (real Quora questions run together; median of a few calls, one thread). Its cost grows about with the square of the length past a few thousand characters, so Reprise cuts the text it embeds to ${USE_LITE_MAX_CHARS} characters (\`USE_LITE_MAX_CHARS\`) and keeps a hash of the rest in the scope.`,
+  '',
+  table(lengths.map((l) => ({ characters: l.chars, 'ms (median)': l.ms.toFixed(0), 'x 250 chars': (l.ms / lengths[0]!.ms).toFixed(1), calls: l.calls }))),
+  '',
   '## Does micro-batching pay?',
   ...results.map((r) => {
     const single = r.rows[0]!;

@@ -153,7 +153,7 @@ export const OPTIONS = {
     flag: 'embed-threads',
     env: 'EMBED_THREADS',
     default: '',
-    doc: 'worker threads for the bundled USE-lite model, each with its own copy of it (about 145 MiB); empty = one per core, at most 4',
+    doc: 'worker threads for the bundled USE-lite model, each with its own copy of it (about 145 MiB); empty = one per core but one (the server thread needs one), 1 to 4',
     schema: z.union([z.literal('').transform(() => undefined), int(1, 256)]),
   },
   modelCacheDir: {
@@ -166,7 +166,7 @@ export const OPTIONS = {
   embedWaitMs: {
     flag: 'embed-wait',
     env: 'EMBED_WAIT_MS',
-    default: '25',
+    default: '15',
     doc: 'ms a request\'s embedding may wait for the model before the request skips the semantic lookup and goes upstream (X-Cache-Reason: embed-busy; its answer is embedded later, when the model is idle); about one embedding\'s time',
     schema: int(0),
   },

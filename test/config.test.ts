@@ -22,7 +22,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   embedModel: 'Xenova/all-MiniLM-L6-v2',
   embedThreads: undefined,
   modelCacheDir: '.models',
-  embedWaitMs: 25,
+  embedWaitMs: 15,
   hnswMin: 256,
   verify: 'guards',
   judgeModel: '',

@@ -112,7 +112,7 @@ type Parties = Record<string, Child<unknown> | undefined>;
  * where req/s moves with it.
  */
 async function load(url: string, bodies: string[], headers: Record<string, string> = {}, parties: Parties = {}, timing: { duration?: number; warmup?: number; connections?: number } = {}): Promise<LoadResult> {
-  const spec: LoadSpec = { url, headers: { ...AUTH, ...headers }, bodies, ...cfg, ...timing, countHeaders: ['x-cache-status', 'x-cache-match'] };
+  const spec: LoadSpec = { url, headers: { ...AUTH, ...headers }, bodies, ...cfg, ...timing, countHeaders: ['x-cache-status', 'x-cache-match', 'x-cache-reason'] };
   const file = specFile(spec);
   const before = Object.fromEntries(Object.entries(parties).map(([name, c]) => [name, processCpuMs(c?.proc.pid)]));
   try {

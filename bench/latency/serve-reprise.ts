@@ -19,6 +19,7 @@ import { silentLogger } from '../../src/observe/logger.js';
 import { startReprise } from '../../src/node/server.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
+import type { EmbedOptions } from '../../src/embed/types.js';
 import { loadUseLite } from '../../src/embed/use-lite.js';
 
 const { values } = parseArgs({
@@ -47,11 +48,11 @@ for (let i = 0; i < 5; i++) await embedder.embed([`warm-up sentence number ${i} 
 let requestEmbeds: number[] = [];
 let controlEmbedding = false;
 const embed = embedder.embed.bind(embedder);
-embedder.embed = async (texts: string[]) => {
-  if (controlEmbedding) return embed(texts);
+embedder.embed = async (texts: string[], opts?: EmbedOptions) => {
+  if (controlEmbedding) return embed(texts, opts);
   const start = performance.now();
   try {
-    return await embed(texts);
+    return await embed(texts, opts);
   } finally {
     requestEmbeds.push(performance.now() - start);
   }

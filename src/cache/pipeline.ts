@@ -92,6 +92,7 @@ function parseBody(wire: WireApi, text: string): ParsedRequest {
 }
 
 export async function cachedPath(cx: PipelineContext, wire: WireApi, view: RequestView): Promise<Outcome> {
+  cx.backfill?.touch();
   const body = await view.readBody(cx.bodyLimit);
   if (body === TOO_LARGE) throw new PayloadTooLargeError(cx.bodyLimit);
   const policy = cx.cacheEnabled ? readPolicy(view.headers, cx.ttl) : undefined;

@@ -67,7 +67,7 @@ describe('--embed-wait', () => {
     gate.release();
     expect((await first).status).toBe(200);
     // Now idle: the entry gets its vector, and serves a reworded question.
-    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().backfill).toMatchObject({ done: 1, backlog: 0 }));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().backfill).toMatchObject({ done: 1, backlog: 0 }), { timeout: 10_000 });
     const semantic = await chat(c, ask(reworded));
     expect(semantic.headers.get('x-cache-match')).toBe('semantic');
     expect(semantic.data).toEqual(busy.data);

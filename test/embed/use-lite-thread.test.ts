@@ -68,12 +68,12 @@ describe('USE-lite on worker threads', () => {
     expect(await pool.embed([])).toEqual([]);
   });
 
-  it('starts one thread per core by default, and refuses a count that is not a whole number of at least 1', async () => {
+  it('starts one thread per core but one by default (1 to 4), and refuses a count that is not a whole number of at least 1', async () => {
     // Not loaded: on a machine of many cores that would be a model per core, just to count them.
     const warm = vi.spyOn(UseLiteThreads.prototype, 'warm').mockResolvedValue();
     try {
       const byDefault = await loadUseLiteThread();
-      expect(byDefault.threads).toBe(Math.max(1, availableParallelism()));
+      expect(byDefault.threads).toBe(Math.max(1, Math.min(availableParallelism() - 1, 4)));
       expect(states(byDefault)).toEqual(Array(byDefault.threads).fill('stopped'));
       await byDefault.close();
     } finally {

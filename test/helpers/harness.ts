@@ -44,7 +44,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const up = await startFakeUpstream();
   const clock = new FakeClock();
-  // Tests wait for their embeddings as long as it takes (a busy CI machine can hold one past the 25 ms default);
+  // Tests wait for their embeddings as long as it takes (a busy CI machine can hold one past the 15 ms default);
   // test/behaviour/embed-busy.test.ts sets its own --embed-wait.
   const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', 'embed-wait': '60000', ...flags }, {});
   const reprise = await startFront(config, {
