@@ -4,6 +4,7 @@
  * every tenant and scope asks, so the same words arrive from many tenants and scopes and must never cross.
  */
 import { createHash } from 'node:crypto';
+import { rng } from '../../test/helpers/vectors.js';
 
 export type CredentialStyle = 'bearer' | 'api-key' | 'x-api-key';
 
@@ -76,16 +77,7 @@ export const QUESTION_INDEX: ReadonlyMap<string, readonly [number, number]> = ne
   GROUPS.flatMap((texts, g) => texts.map((t, v) => [questionId(t), [g, v] as const] as const)),
 );
 
-/** A small seeded PRNG (mulberry32), so a run's mix can be repeated with `--seed`. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, test/helpers/vectors.ts), so a run's mix can be repeated with `--seed`. */
+export { rng };
 
 export const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;

@@ -7,31 +7,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
 import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
-import { at, SyntheticEmbedder } from '../helpers/synthetic-embedder.js';
+import { at } from '../helpers/synthetic-embedder.js';
 import { randomUnit, rng } from '../helpers/vectors.js';
+import { GatedEmbedder } from '../helpers/gated-embedder.js';
 
-/** The synthetic model, whose embedding of one chosen text waits until the test lets it go. */
-class GatedModel extends SyntheticEmbedder {
-  private gate: { text: string; held: Promise<void>; asked: () => void } | undefined;
-  hold(text: string): { asked: Promise<void>; release: () => void } {
-    let asked!: () => void;
-    let release!: () => void;
-    const a = new Promise<void>((r) => (asked = r));
-    this.gate = { text, held: new Promise<void>((r) => (release = r)), asked };
-    return { asked: a, release };
-  }
-  override async embed(texts: string[]): Promise<Float32Array[]> {
-    const g = this.gate;
-    if (g && texts.includes(g.text)) {
-      this.gate = undefined;
-      g.asked();
-      await g.held;
-    }
-    return super.embed(texts);
-  }
-}
 
-const model = new GatedModel();
+const model = new GatedEmbedder();
 let h: Harness;
 beforeAll(async () => {
   // As production wraps a model: the memo over the batcher, one model call at a time.

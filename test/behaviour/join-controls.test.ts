@@ -6,29 +6,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Entry } from '../../src/store/types.js';
 import { ask, chat, startHarness, type Harness } from '../helpers/harness.js';
-import { at, SyntheticEmbedder } from '../helpers/synthetic-embedder.js';
+import { at } from '../helpers/synthetic-embedder.js';
 import { randomUnit, rng } from '../helpers/vectors.js';
+import { GatedEmbedder } from '../helpers/gated-embedder.js';
 
-/** The synthetic embedder, whose embedding of one chosen text waits until the test lets it go. */
-class GatedEmbedder extends SyntheticEmbedder {
-  private gate: { text: string; held: Promise<void>; asked: () => void } | undefined;
-  hold(text: string): { asked: Promise<void>; release: () => void } {
-    let asked!: () => void;
-    let release!: () => void;
-    const a = new Promise<void>((r) => (asked = r));
-    this.gate = { text, held: new Promise<void>((r) => (release = r)), asked };
-    return { asked: a, release };
-  }
-  override async embed(texts: string[]): Promise<Float32Array[]> {
-    const g = this.gate;
-    if (g && texts.includes(g.text)) {
-      this.gate = undefined;
-      g.asked();
-      await g.held;
-    }
-    return super.embed(texts);
-  }
-}
 
 /** The memory store, counting exact reads (to know a request has got as far as the single-flight). */
 class CountingStore extends MemoryStore {

@@ -5,10 +5,8 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/observe/logger.js';
 import type { Running } from '../../src/node/server.js';
-import { startFront } from '../helpers/front.js';
+import { startFrontFor } from '../helpers/front.js';
 import { exchange as rawRequest } from '../helpers/raw-http.js';
 import { SyntheticEmbedder } from '../helpers/synthetic-embedder.js';
 
@@ -34,9 +32,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const { port } = upstream.address() as AddressInfo;
-  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: `http://127.0.0.1:${port}/v1`, 'log-level': 'silent' }, {});
-  reprise = await startFront(config, { embedder: new SyntheticEmbedder(), logger: silentLogger });
-  await reprise.ready;
+  reprise = await startFrontFor(`http://127.0.0.1:${port}/v1`, { embedder: new SyntheticEmbedder() });
 });
 afterAll(async () => {
   await reprise?.close();

@@ -4,6 +4,7 @@
  * cached endpoints, and mutations of them (wrong types, missing and extra members).
  */
 import fc from 'fast-check';
+import { rng } from '../helpers/vectors.js';
 
 /**
  * Parameters for fc.assert: `numRuns` runs (the hardening issue asks for at least 1,000). The seed is random, and
@@ -262,16 +263,7 @@ export const mutated = (body: fc.Arbitrary<unknown>) =>
   fc.tuple(body, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([b, ms]) => mutate(b, ms));
 
 /** A small deterministic PRNG (mulberry32), for shuffles driven by a generated seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = rng;
 
 /** `value` with the members of every object in another order (arrays keep theirs). */
 export function shuffleMembers(value: unknown, random: () => number): unknown {

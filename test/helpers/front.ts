@@ -6,7 +6,8 @@
  */
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../src/app.js';
-import type { Config } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { silentLogger } from '../../src/observe/logger.js';
 import { nodeParts, serve, startReprise, type Running, type StartOptions } from '../../src/node/server.js';
 
 export type Front = 'node' | 'web';
@@ -19,4 +20,12 @@ export async function startFront(config: Config, opts: StartOptions = {}, front:
   const parts = await nodeParts(config, opts);
   const app = createApp(parts.deps, parts.handler);
   return serve(config, parts, getRequestListener(app.fetch));
+}
+
+/** Reprise on the suite's front in front of `upstream`, on a free port, quiet, with `flags`; resolves once it is ready. */
+export async function startFrontFor(upstream: string, opts: StartOptions = {}, flags: Record<string, string> = {}): Promise<Running> {
+  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream, 'log-level': 'silent', ...flags }, {});
+  const running = await startFront(config, { logger: silentLogger, ...opts });
+  await running.ready;
+  return running;
 }
