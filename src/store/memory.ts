@@ -4,7 +4,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { ScopedIndex } from './scoped-index.js';
-import type { Candidate, Entry, IndexFactory, PurgeFilter, Store } from './types.js';
+import { matchesPurge, type Candidate, type Entry, type IndexFactory, type PurgeFilter, type Store } from './types.js';
 
 export interface MemoryStoreOptions {
   /** entries kept before the least recently used is evicted @default 100000 */
@@ -92,13 +92,7 @@ export class MemoryStore implements Store {
   async purge(filter: PurgeFilter): Promise<number> {
     const doomed: string[] = [];
     for (const [id, { entry }] of this.slots.entries()) {
-      if (
-        (filter.tenant === undefined || entry.tenant === filter.tenant) &&
-        (filter.namespace === undefined || entry.namespace === filter.namespace) &&
-        (filter.model === undefined || entry.model === filter.model)
-      ) {
-        doomed.push(id);
-      }
+      if (matchesPurge(filter, entry)) doomed.push(id);
     }
     for (const id of doomed) this.slots.delete(id);
     return doomed.length;

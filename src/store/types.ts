@@ -52,10 +52,15 @@ export interface PurgeFilter {
   model?: string;
 }
 
-/** Whether an entry with these fields is one `filter` purges: it matches every field the filter gives. */
+/** Whether an entry of tenant `tenant` is one that PurgeFilter.tenant `filter` names: itself, or a context of it. */
+function tenantCovers(filter: string, tenant: string): boolean {
+  return tenant === filter || (tenant.length > filter.length && tenant.startsWith(filter) && tenant[filter.length] === '.');
+}
+
+/** Whether an entry with these fields is one `filter` purges: it matches every field the filter gives (a tenant, its contexts too). */
 export function matchesPurge(filter: PurgeFilter, e: { tenant: string; namespace: string; model: string }): boolean {
   return (
-    (filter.tenant === undefined || e.tenant === filter.tenant) &&
+    (filter.tenant === undefined || tenantCovers(filter.tenant, e.tenant)) &&
     (filter.namespace === undefined || e.namespace === filter.namespace) &&
     (filter.model === undefined || e.model === filter.model)
   );

@@ -1,7 +1,8 @@
-/** Tenant ids: an HMAC with the server secret over every credential a request carries, in headers or the query. */
+/** Tenant ids: an HMAC with the server secret over every credential a request carries, in headers or the query: `<key>[.<context>]`. */
 import { createHmac, createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CREDENTIAL_HEADERS, NO_CREDENTIAL_TENANT, SHARED_TENANT, Tenants } from '../../src/cache/tenant.js';
+import { matchesPurge } from '../../src/store/types.js';
 
 const SECRET = new TextEncoder().encode('a server secret of some length');
 const tenants = new Tenants({ secret: SECRET });
@@ -61,14 +62,45 @@ describe('Tenants', () => {
     expect(a).not.toContain(KEY_A.slice(-8));
     const other = new Tenants({ secret: new TextEncoder().encode('another secret, another deployment') });
     expect(tenant({ authorization: `Bearer ${KEY_A}` }, '', other)).not.toBe(a);
-    // What the id is: HMAC-SHA256 under SHA-256(secret) of the canonical credential string.
+    // What the id is: HMAC-SHA256 under SHA-256(secret) of the main credential's value.
     const key = createHash('sha256').update(SECRET).digest();
-    const expected = createHmac('sha256', key).update(`reprise-tenant\u0000h:authorization=Bearer ${KEY_A}\u0000`).digest('hex').slice(0, 32);
+    const expected = createHmac('sha256', key).update(`reprise-tenant\u0000k\u0000${KEY_A}`).digest('hex').slice(0, 32);
     expect(a).toBe(expected);
-    expect(a).not.toBe(createHash('sha256').update(`reprise-tenant\u0000h:authorization=Bearer ${KEY_A}\u0000`).digest('hex').slice(0, 32));
+    expect(a).not.toBe(createHash('sha256').update(`reprise-tenant\u0000k\u0000${KEY_A}`).digest('hex').slice(0, 32));
+    // With a context, the context part is keyed alike.
+    const withOrg = tenant({ authorization: `Bearer ${KEY_A}`, 'openai-organization': 'org-1' });
+    const ctx = createHmac('sha256', key).update('reprise-tenant\u0000c\u0000h:openai-organization=org-1\u0000').digest('hex').slice(0, 16);
+    expect(withOrg).toBe(`${expected}.${ctx}`);
   });
 
-  it('ofApiKey is the tenant of `Authorization: Bearer <key>`', () => {
+  it('the same key is one tenant whichever header carries it; a Basic scheme is not a bare key', () => {
+    const a = tenant({ authorization: `Bearer ${KEY_A}` });
+    for (const h of ['x-api-key', 'api-key', 'x-goog-api-key', 'apikey']) expect(tenant({ [h]: KEY_A }), h).toBe(a);
+    expect(tenant({ authorization: `bearer  ${KEY_A}` })).toBe(a);
+    expect(tenant({ authorization: `Basic ${KEY_A}` })).not.toBe(a);
+    expect(tenant({}, `key=${KEY_A}`)).toBe(a);
+  });
+
+  it('an organisation, project or second credential makes a context of the key: apart from it, and from each other', () => {
+    const a = tenant({ authorization: `Bearer ${KEY_A}` });
+    const org1 = tenant({ authorization: `Bearer ${KEY_A}`, 'openai-organization': 'org-1' });
+    const org2 = tenant({ authorization: `Bearer ${KEY_A}`, 'openai-organization': 'org-2' });
+    const gw = tenant({ authorization: `Bearer ${KEY_A}`, 'helicone-auth': 'Bearer h-1' });
+    expect(new Set([a, org1, org2, gw]).size).toBe(4);
+    for (const t of [org1, org2, gw]) expect(t.startsWith(`${a}.`)).toBe(true);
+    // An organisation with no key is still a credential, and one organisation is not another.
+    expect(tenant({ 'openai-organization': 'org-1' })).not.toBe(NO_CREDENTIAL_TENANT);
+    expect(tenant({ 'openai-organization': 'org-1' })).not.toBe(tenant({ 'openai-organization': 'org-2' }));
+  });
+
+  it('ofApiKey is the tenant of the key however it is sent, and as a purge filter covers its contexts', () => {
     expect(tenants.ofApiKey(KEY_A)).toBe(tenant({ authorization: `Bearer ${KEY_A}` }));
+    expect(tenants.ofApiKey(KEY_A)).toBe(tenant({ 'x-api-key': KEY_A }));
+    const f = { tenant: tenants.ofApiKey(KEY_A) };
+    const entry = (t: string) => ({ tenant: t, namespace: '', model: 'm' });
+    expect(matchesPurge(f, entry(tenant({ authorization: `Bearer ${KEY_A}`, 'openai-project': 'p' })))).toBe(true);
+    expect(matchesPurge(f, entry(tenant({ authorization: `Bearer ${KEY_B}`, 'openai-project': 'p' })))).toBe(false);
+    // A tenant id that merely starts with the same characters is another tenant.
+    expect(matchesPurge(f, entry(`${f.tenant}0`))).toBe(false);
   });
 });
