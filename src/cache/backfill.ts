@@ -33,7 +33,8 @@ export interface BackfillDeps {
 interface Job {
   /** performance.now() when it was queued */
   queuedAt: number;
-  entry: Entry;
+  /** which entry: just enough to find it again (the entry itself is not held: it may be large, or evicted) */
+  at: { scope: string; textKey: string; createdAt: number; tenant: string };
   embedder: Embedder;
   /** what to embed: the entry's text, cut to the embedder's input */
   text: string;
@@ -74,7 +75,8 @@ export class Backfill {
       this.queue.shift();
       this.deps.metrics.backfill('dropped', this.queue.length);
     }
-    this.queue.push({ queuedAt: performance.now(), entry, embedder, text });
+    const at = { scope: entry.scope, textKey: entry.textKey, createdAt: entry.createdAt, tenant: entry.tenant };
+    this.queue.push({ queuedAt: performance.now(), at, embedder, text });
     this.deps.metrics.backfill('queued', this.queue.length);
     this.schedule(0);
   }
@@ -115,17 +117,24 @@ export class Backfill {
     if (this.queue.length > 0) this.schedule(this.deps.pollMs ?? 50);
   }
 
-  private async fill({ entry, embedder, text }: Job): Promise<void> {
+  private async fill({ at, embedder, text }: Job): Promise<void> {
     const { store, metrics, now } = this.deps;
+    /** The same entry (not a newer one under its key), still live, still without its vector. */
+    const same = (e: Entry | undefined): e is Entry => e !== undefined && e.createdAt === at.createdAt && !e.vector && e.expiresAt - now() >= 1_000;
     try {
-      const ttlMs = entry.expiresAt - now();
-      const current = ttlMs > 0 ? await store.getExact(entry.scope, entry.textKey) : undefined;
-      if (!current || current.createdAt !== entry.createdAt || current.vector) {
+      if (!same(await store.getExact(at.scope, at.textKey))) {
         metrics.backfill('skipped', this.queue.length);
         return;
       }
-      const [vector] = await embedder.embed([text], { partition: entry.tenant });
-      await store.put({ ...current, vector: vector! }, Math.ceil(ttlMs / 1000));
+      const [vector] = await embedder.embed([text], { partition: at.tenant });
+      // While the embedding ran, the entry may have been evicted (feedback), purged, replaced or have expired: it is
+      // read again, and only if it is still the same one does it get its vector, for what is left of its TTL.
+      const current = await store.getExact(at.scope, at.textKey);
+      if (!same(current)) {
+        metrics.backfill('skipped', this.queue.length);
+        return;
+      }
+      await store.put({ ...current, vector: vector! }, Math.floor((current.expiresAt - now()) / 1000));
       metrics.backfill('done', this.queue.length);
     } catch (err) {
       metrics.backfill('failed', this.queue.length);
