@@ -17,6 +17,9 @@ export function createApp(deps: AppDeps, handler: Handler = createHandler(deps))
   app.all('*', async function reprise(c) {
     const start = performance.now();
     const request = c.req.raw;
+    // Some adapters (@hono/node-server) make a request's AbortSignal only when it is first read: read it now, so
+    // that a client leaving while its request waits (for a slot, an embedding) is known to have left.
+    void request.signal;
     const outcome = await handler.handle(viewOf(request));
     return respond(deps, outcome, { request, url: pathAndQuery(request.url), start });
   });

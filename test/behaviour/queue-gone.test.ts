@@ -1,0 +1,57 @@
+/**
+ * A request whose client has gone gives its place in the upstream queue (--upstream-queue) up, so callers still
+ * connected wait for a slot rather than being refused with 503 in its stead.
+ */
+import { connect } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Running } from '../../src/node/server.js';
+import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
+import { startFrontFor } from '../helpers/front.js';
+import { bundledEmbedder } from '../helpers/harness.js';
+import { exchange } from '../helpers/raw-http.js';
+
+let up: FakeUpstream;
+let r: Running;
+beforeAll(async () => {
+  up = await startFakeUpstream();
+  r = await startFrontFor(up.url, { embedder: bundledEmbedder() }, { 'upstream-concurrency': '1', 'upstream-queue': '1' });
+});
+afterAll(async () => {
+  await r?.close();
+  await up?.close();
+});
+
+const body = (q: string, stream = false) => JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: q }], stream });
+const AUTH: Array<[string, string]> = [['authorization', 'Bearer sk-q'], ['content-type', 'application/json']];
+
+describe('a queued request whose client left', () => {
+  it('gives its place in the queue up, so the next caller waits instead of a 503', async () => {
+    let release!: () => void;
+    up.next({ holdUntil: new Promise<void>((res) => (release = res)) });
+    const c = new OpenAI({ apiKey: 'sk-q', baseURL: `${r.url}/v1`, maxRetries: 0 });
+    const first = (async () => {
+      const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Held upstream.' }], stream: true });
+      for await (const _ of s) void _;
+    })();
+    await vi.waitFor(() => expect(up.count('/chat/completions')).toBe(1));
+
+    // The second waits in the queue, then its client gives up.
+    const { hostname, port } = new URL(r.url);
+    const gone = connect(Number(port), hostname);
+    gone.on('error', () => {});
+    const b = body('Queued, then abandoned.');
+    gone.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-q\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`);
+    await vi.waitFor(() => expect(r.inFlight()).toBe(2));
+    gone.destroy();
+    await vi.waitFor(() => expect(r.inFlight()).toBe(1));
+
+    // A live caller now: the only queued one has gone, so it should be queued, not refused.
+    const third = exchange(r.url, 'POST', '/v1/chat/completions', AUTH, body('A live caller.'));
+    const settled = await Promise.race([third.then((x) => x.status), vi.waitFor(() => expect(r.inFlight()).toBe(2)).then(() => 'queued' as const)]);
+    release();
+    await first;
+    const status = typeof settled === 'number' ? settled : (await third).status;
+    expect(status, 'the live caller was refused because a gone client held the queue').toBe(200);
+  }, 60_000);
+});
