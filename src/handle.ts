@@ -76,6 +76,8 @@ export interface AppDeps {
   now?: () => number;
   /** SHA-256 of a prefix and bytes, for exact hits on raw bodies @default pure-JS SHA-256 */
   hashBytes?: BytesHash;
+  /** hex SHA-256 of a string, for cache keys @default pure-JS SHA-256 */
+  hashText?: (text: string) => string;
 }
 
 export interface Handler {
@@ -135,6 +137,7 @@ export function createHandler(deps: AppDeps): Handler {
     base: upstreamBase(config.upstream),
     flights: new SingleFlight(),
     raw: new RawExact(deps.hashBytes ?? sha256Bytes),
+    ...(deps.hashText && { hashText: deps.hashText }),
     slots: new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 }),
     ...(config.embedWaitMs !== undefined && { embedWaitMs: config.embedWaitMs }),
     backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }),

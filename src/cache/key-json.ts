@@ -13,10 +13,21 @@ export class KeyDepthError extends Error {
   override readonly name = 'KeyDepthError';
 }
 
-/** The key tree of a body that JSON.parse has already accepted. */
+/** String literals at least this long are parsed natively (see `keyTreeOf`). */
+const LONG_LITERAL = 1024;
+/** Stands in for a long string value while lossless-json reads the rest; a body that contains it is read as is. */
+const MARKER = '\\u0000reprise-long:';
+
+/**
+ * The key tree of a body that JSON.parse has already accepted. lossless-json is pure JavaScript and costs about 70 ms
+ * per MB of prompt, on the thread every other request shares; a long string value holds no number or member, so each
+ * is swapped for a short placeholder first, decoded with the native JSON.parse, and put back in the tree.
+ */
 export function keyTreeOf(text: string): unknown {
+  const swapped = text.length >= LONG_LITERAL && !text.includes(MARKER) ? swapLongStrings(text) : undefined;
   try {
-    return parse(text);
+    const tree = parse(swapped ? swapped.text : text);
+    return swapped && swapped.values.length > 0 ? restore(tree, swapped.values) : tree;
   } catch (err) {
     if (err instanceof RangeError) throw new KeyDepthError('the body is nested too deeply to key');
     const m = /^Duplicate key '(.*)' encountered/s.exec((err as Error).message);
@@ -29,6 +40,68 @@ export function keyTreeOf(text: string): unknown {
     }
     throw err;
   }
+}
+
+/**
+ * Each long string value replaced by `"<MARKER><n>"`; equal values share a placeholder, so lossless-json's duplicate
+ * check still sees them equal. Member names stay as written, so its duplicate-key check still sees every name.
+ */
+function swapLongStrings(text: string): { text: string; values: string[] } {
+  const out: string[] = [];
+  const values: string[] = [];
+  const index = new Map<string, number>();
+  let copied = 0;
+  let at = text.indexOf('"');
+  while (at !== -1) {
+    // The text is valid JSON, so outside a string every quote opens one; its end is the next unescaped quote.
+    let end = text.indexOf('"', at + 1);
+    for (;;) {
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 92) slashes++;
+      if (slashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    if (end + 1 - at >= LONG_LITERAL && !isMemberName(text, end + 1)) {
+      const value = JSON.parse(text.slice(at, end + 1)) as string;
+      let n = index.get(value);
+      if (n === undefined) {
+        n = values.push(value) - 1;
+        index.set(value, n);
+      }
+      out.push(text.slice(copied, at), `"${MARKER}${n}"`);
+      copied = end + 1;
+    }
+    at = text.indexOf('"', end + 1);
+  }
+  if (values.length === 0) return { text, values };
+  out.push(text.slice(copied));
+  return { text: out.join(''), values };
+}
+
+/** Whether the string literal that ends just before `from` is a member name (a colon follows it). */
+function isMemberName(text: string, from: number): boolean {
+  let i = from;
+  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  return text[i] === ':';
+}
+
+/** Puts the long strings back where their placeholders are; iterative, as the tree may be deep. */
+function restore(tree: unknown, values: string[]): unknown {
+  const prefix = JSON.parse(`"${MARKER}"`) as string;
+  const original = (v: unknown): unknown =>
+    typeof v === 'string' && v.startsWith(prefix) ? values[Number(v.slice(prefix.length))] : v;
+  const todo: unknown[] = [tree];
+  while (todo.length > 0) {
+    const node = todo.pop();
+    if (node === null || typeof node !== 'object' || isLosslessNumber(node)) continue;
+    const obj = node as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const v = obj[k];
+      if (typeof v === 'string') obj[k] = original(v);
+      else todo.push(v);
+    }
+  }
+  return original(tree);
 }
 
 /**

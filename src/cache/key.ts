@@ -28,6 +28,8 @@ export interface KeyContext {
   query?: string;
   /** how much of a text the embedder reads (Embedder.inputLength) @default all of it */
   inputLength?: (text: string) => number;
+  /** hex SHA-256 of a string (Node passes node:crypto's: a long prompt is hashed in milliseconds) @default pure JS */
+  hash?: (text: string) => string;
 }
 
 /** Where to cut `text` to at most `n` code units, never inside a surrogate pair. */
@@ -61,6 +63,7 @@ export interface KeyInput {
 }
 
 export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
+  const hash = ctx.hash ?? sha256;
   // A prototype-less object: every member of the body is its own here, "__proto__" too.
   const params: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = req.body[k];
@@ -72,7 +75,7 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
     const last = messages[messages.length - 1]!;
     if (last.role === 'user') {
       text = messageText(last.content);
-      semantic = normaliseText(text) !== '';
+      semantic = true;
       // The last turn's non-text parts (images, audio, files), where the text parts stand among them, and its
       // other fields stay in the scope; only the words are matched.
       const rest: Record<string, unknown> = Object.assign(Object.create(null), last);
@@ -84,20 +87,24 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
     const single = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string' ? prompt[0] : undefined;
     if (single !== undefined) {
       text = single;
-      semantic = normaliseText(text) !== '';
+      semantic = true;
       params.prompt = typeof prompt === 'string' ? '<text>' : ['<text>'];
     }
   }
   // A text longer than the embedder reads is cut for embedding; what was cut goes into the scope, so two prompts that
-  // differ only after the cut never match each other semantically (they may still match exactly).
-  const cut = semantic && ctx.inputLength ? cutAt(text, Math.max(1, ctx.inputLength(text))) : text.length;
-  const embedText = cut < text.length ? text.slice(0, cut) : text;
-  const rest = cut < text.length ? sha256(text.slice(cut)) : undefined;
+  // differ only after the cut never match each other semantically (they may still match exactly). The cut is made
+  // in the text as the exact key normalises it, so texts that key alike also cut alike.
+  // Normalised once: on a long prompt each pass costs tens of milliseconds on the server's thread.
+  const normal = semantic ? normaliseText(text) : '';
+  if (normal === '') semantic = false;
+  const cut = semantic && ctx.inputLength ? cutAt(normal, Math.max(1, ctx.inputLength(normal))) : normal.length;
+  const embedText = cut < normal.length ? normal.slice(0, cut) : text;
+  const rest = cut < normal.length ? hash(normal.slice(cut)) : undefined;
   // Without a semantic text the whole request is in the scope and the text key is constant: exact match only.
-  const scope = sha256(
+  const scope = hash(
     canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, query: ctx.query ?? '', cut: rest, params }),
   );
-  const textKey = semantic ? sha256(normaliseText(text)) : '-';
+  const textKey = semantic ? hash(normal) : '-';
   return { scope, text, embedText, textKey, semantic };
 }
 

@@ -60,6 +60,9 @@ export interface SemanticDeps {
   now: () => number;
 }
 
+/** Texts up to this length are compared whole by the guards; longer ones by what the embedder read of them. */
+const GUARD_WHOLE = 8_192;
+
 /** Candidates considered per search: the nearest one may fail a guard while the next passes. */
 const TOP_K = 4;
 
@@ -84,10 +87,13 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
   if (same) return { kind: 'hit', entry: same.entry, match: 'exact', score: 1 };
 
   const threshold = policy.threshold ?? deps.threshold;
+  const inputLength = deps.embedder.inputLength?.bind(deps.embedder);
   const verdict = verify(key.text, candidates, {
     threshold,
     ...(deps.verifier && { verifier: deps.verifier }),
     vector,
+    partition: deps.tenant,
+    ...(inputLength && { cut: (t: string) => (t.length > GUARD_WHOLE ? t.slice(0, inputLength(t)) : t) }),
   });
   if (!verdict.ok) return { kind: 'miss', reason: verdict.reason, vector };
   const { entry, score } = verdict.candidate;

@@ -58,6 +58,8 @@ export interface PipelineContext extends ExchangeDeps {
   raw: RawExact;
   /** the limit on concurrent upstream calls */
   slots: UpstreamSlots;
+  /** hex SHA-256 of a string, for cache keys @default pure JS */
+  hashText?: (text: string) => string;
   /** ms an embedding may wait to start before the lookup skips it (--embed-wait); undefined = no bound */
   embedWaitMs?: number;
   /** undefined until the tenant secret is known (fetched from Redis); until then requests pass through */
@@ -121,7 +123,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   const parsed = parseBody(wire, text);
   let key: CacheKey;
   try {
-    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }) });
+    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }), ...(cx.hashText && { hash: cx.hashText }) });
   } catch (error) {
     // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
     if (error instanceof KeyDepthError) return fault(cx, view, body, { stage: 'key', error });

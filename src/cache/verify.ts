@@ -38,8 +38,8 @@ export function loadVerifier(model: VerifierModel): LoadedVerifier {
  * literals; direction words and units; names. Serving "capital of France" for "capital of Germany" is the bug users
  * see, so each of these is a hard rule, paid for with some recall.
  */
-export function failedHardGuard(query: string, candidate: string): Guard | undefined {
-  return failedGuard(query, candidate);
+export function failedHardGuard(query: string, candidate: string, partition?: string): Guard | undefined {
+  return failedGuard(query, candidate, partition);
 }
 
 export interface VerifyOptions {
@@ -49,6 +49,10 @@ export interface VerifyOptions {
   verifier?: LoadedVerifier;
   /** the query's vector; the learned verifier needs it */
   vector?: Float32Array;
+  /** what of a text the guards compare: the part the embedder read */
+  cut?: (text: string) => string;
+  /** whose texts these are: the guards' memo of each text's facts is kept apart per tenant (no timing oracle) */
+  partition?: string;
 }
 
 export function verify(query: string, candidates: Candidate[], opts: VerifyOptions): Verdict {
@@ -60,7 +64,9 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
   for (let rank = 0; rank < candidates.length; rank++) {
     const c = candidates[rank]!;
     if (c.score < opts.threshold) continue;
-    if (failedHardGuard(query, c.entry.text)) {
+    // A long text is compared by what the embedder read of it: texts in one scope share what was cut (its hash is
+    // in the scope), and regexes over megabytes would stall every request on this thread.
+    if (failedHardGuard(opts.cut ? opts.cut(query) : query, opts.cut ? opts.cut(c.entry.text) : c.entry.text, opts.partition)) {
       if (reason === 'below-threshold') reason = 'guard';
       continue;
     }

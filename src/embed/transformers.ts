@@ -46,9 +46,13 @@ export async function loadTransformers(opts: TransformersOptions): Promise<Embed
     /** The longest prefix whose tokens (special ones included) fit the model's maximum input. */
     inputLength(text: string): number {
       // No UTF-16 unit becomes more than 4 tokens, so a short text always fits without being tokenised here.
-      if (!Number.isFinite(maxTokens) || text.length * 4 + 2 <= maxTokens || tokens(text) <= maxTokens) return text.length;
+      if (!Number.isFinite(maxTokens) || text.length * 4 + 2 <= maxTokens) return text.length;
+      // Only a head is ever tokenised: a token is rarely 16 characters, and cutting earlier than the model would is
+      // safe (what is cut goes into the scope). A 20 MB prompt would otherwise hold this thread for seconds.
+      const head = Math.min(text.length, maxTokens * 16);
+      if (tokens(text.slice(0, head)) <= maxTokens) return head;
       let lo = 0;
-      let hi = text.length;
+      let hi = head;
       while (lo < hi) {
         const mid = Math.ceil((lo + hi) / 2);
         if (tokens(text.slice(0, mid)) <= maxTokens) lo = mid;

@@ -90,6 +90,7 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
     metrics: new Metrics(),
     now: opts.now ?? Date.now,
     hashBytes: nodeHashBytes,
+    hashText: (text: string) => hash('sha256', text, 'hex'),
   };
   return {
     deps,

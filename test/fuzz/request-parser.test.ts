@@ -5,7 +5,7 @@
  * would be a 500 for what is the client's mistake.
  */
 import fc from 'fast-check';
-import { isLosslessNumber } from 'lossless-json';
+import { isLosslessNumber, parse as losslessParse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { KeyDepthError, keyTreeOf } from '../../src/cache/key-json.js';
 import type { WireApi } from '../../src/cache/wire.js';
@@ -192,6 +192,35 @@ describe('fuzz: the request boundary (parseJson → wire.parse → keyTreeOf)', 
       }),
       runs(2000),
     );
+  });
+
+  it('long strings (read natively, outside lossless-json) come back exactly where they were', () => {
+    // Strings near and past the 1 KB cut, made of what breaks a hand-written string scanner: quotes, backslashes,
+    // escapes of control characters, the colon that marks a member name, surrogate pairs.
+    const unit = fc.constantFrom('a', '"', '\\', '\\"', '\u0000', '\u2028', 'é', '😀', ':', ' ', '\n');
+    const long = fc
+      .tuple(fc.array(unit, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1000, max: 1400 }))
+      .map(([units, n]) => units.join('').repeat(Math.ceil(n / units.join('').length)).slice(0, n));
+    const str = fc.oneof(long, fc.string({ maxLength: 5 }));
+    const { tree } = fc.letrec((t) => ({
+      tree: fc.oneof({ depthSize: 'small' }, str, fc.integer(), t('arr'), t('obj')),
+      arr: fc.array(t('tree'), { maxLength: 4 }),
+      obj: fc.dictionary(str, t('tree'), { maxKeys: 4 }),
+    }));
+    fc.assert(
+      fc.property(tree, fc.constantFrom(0, 2), (v, indent) => {
+        const body = JSON.stringify(v, null, indent);
+        expect(keyTreeOf(body)).toEqual(losslessParse(body));
+      }),
+      runs(500),
+    );
+    const big = 'x'.repeat(2000);
+    // Equal long values under one name, written with different escapes, are one value; different ones are a 400.
+    expect(keyTreeOf(`{"a":"${big}","a":"\\u0078${big.slice(1)}"}`)).toEqual({ a: big });
+    expect(() => keyTreeOf(`{"a":"${big}","a":"${big}y"}`)).toThrow(RepriseError);
+    // A body that already holds the placeholder's text is read the slow way, and read right.
+    const marked = `{"a":"\\u0000reprise-long:0","b":"${big}"}`;
+    expect(keyTreeOf(marked)).toEqual(JSON.parse(marked));
   });
 
   it('numbers JSON.parse cannot hold pass the wire and key by their text', () => {
