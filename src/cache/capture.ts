@@ -45,6 +45,8 @@ export class Capture {
     if (this.size > this.maxBytes) return { ok: false, reason: 'too-large' };
     if (this.parser) {
       for (const ev of this.parser.end()) this.assembly!.add(ev.data, ev.event);
+      // An event too long for the parser was dropped: what is left would be served as the whole answer.
+      if (this.parser.overflowed) return { ok: false, reason: 'too-large' };
       const answer = this.assembly!.complete();
       return answer === undefined ? { ok: false, reason: 'incomplete-stream' } : { ok: true, answer, bytes: this.size };
     }
