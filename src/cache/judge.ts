@@ -6,6 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { RequestHeaders } from '../http/types.js';
+import { upstreamBase, upstreamPath, type UpstreamBase } from '../upstream/call.js';
 import { upstreamRequestHeaders } from '../upstream/headers.js';
 import type { UpstreamFetch } from '../upstream/types.js';
 
@@ -13,7 +14,7 @@ export type JudgeVerdict = 'same' | 'different' | 'error';
 
 export interface JudgeOptions {
   upstream: UpstreamFetch;
-  /** base URL including its path, e.g. https://api.openai.com/v1 */
+  /** the configured upstream base URL, with its path and any query, e.g. https://api.openai.com/v1 */
   upstreamUrl: string;
   model: string;
   /** ms the judge may take before its answer counts as "different" @default 10000 */
@@ -22,6 +23,9 @@ export interface JudgeOptions {
   memo?: number;
 }
 
+/** Characters of remembered pairs, at most: the texts are the memo's keys, and one may be long. */
+const MEMO_CHARS = 8 * 1024 * 1024;
+
 const INSTRUCTIONS =
   'You check a response cache. Decide whether request A and request B ask for the same thing, so that one correct ' +
   'answer to A is also a correct answer to B. Any difference in a number, date, version, name, unit, negation or ' +
@@ -29,8 +33,12 @@ const INSTRUCTIONS =
 
 export class LlmJudge {
   private readonly memo: LRUCache<string, 'same' | 'different'>;
+  private readonly url: string;
   constructor(private readonly opts: JudgeOptions) {
-    this.memo = new LRUCache({ max: opts.memo ?? 10_000 });
+    this.memo = new LRUCache({ max: opts.memo ?? 10_000, maxSize: MEMO_CHARS, sizeCalculation: (_v, k) => k.length });
+    // As forwarding builds it: the base's path, then the route, then the base's query (Azure's api-version).
+    const base: UpstreamBase = upstreamBase(opts.upstreamUrl);
+    this.url = `${base.origin}${upstreamPath(base, '/v1/chat/completions')}`;
   }
 
   /**
@@ -54,7 +62,7 @@ export class LlmJudge {
     const upstreamHeaders = { ...upstreamRequestHeaders(headers.list(), true), 'content-type': 'application/json' };
     try {
       const res = await this.opts.upstream({
-        url: `${this.opts.upstreamUrl}/chat/completions`,
+        url: this.url,
         method: 'POST',
         headers: upstreamHeaders,
         body,

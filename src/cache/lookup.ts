@@ -56,7 +56,7 @@ export interface SemanticDeps {
   /** --max-error-rate: a semantic candidate that passed verification is served only if the budget allows */
   budget?: ErrorBudget;
   /** --judge-model: asked about candidates that pass with a similarity under threshold + band */
-  judge?: { band: number; ask: (query: string, candidate: Entry) => Promise<JudgeVerdict> };
+  judge?: { band: number; ask: (query: string, candidate: string) => Promise<JudgeVerdict> };
   now: () => number;
 }
 
@@ -88,17 +88,19 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
 
   const threshold = policy.threshold ?? deps.threshold;
   const inputLength = deps.embedder.inputLength?.bind(deps.embedder);
+  const cut = inputLength ? (t: string) => (t.length > GUARD_WHOLE ? t.slice(0, inputLength(t)) : t) : undefined;
   const verdict = verify(key.text, candidates, {
     threshold,
     ...(deps.verifier && { verifier: deps.verifier }),
     vector,
     partition: deps.tenant,
-    ...(inputLength && { cut: (t: string) => (t.length > GUARD_WHOLE ? t.slice(0, inputLength(t)) : t) }),
+    ...(cut && { cut }),
   });
   if (!verdict.ok) return { kind: 'miss', reason: verdict.reason, vector };
   const { entry, score } = verdict.candidate;
   if (deps.judge && score < threshold + deps.judge.band) {
-    const said = await deps.judge.ask(key.text, entry);
+    // The judge reads what the guards read: a long prompt's head (its tail is in the scope, so it is the same).
+    const said = await deps.judge.ask(cut ? cut(key.text) : key.text, cut ? cut(entry.text) : entry.text);
     if (said !== 'same') return { kind: 'miss', reason: `judge-${said}`, vector };
   }
   const allowed = deps.budget?.decide(entry.id, score) ?? { serve: true as const };

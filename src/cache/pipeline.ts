@@ -238,9 +238,9 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
       ...(judge && {
         judge: {
           band: judge.band,
-          ask: async (query: string, candidate: Entry) => {
+          ask: async (query: string, candidate: string) => {
             // The judge asks the upstream with the caller's own credentials.
-            const verdict = await judge.judge.judge(query, candidate.text, k.view.headers, k.tenant);
+            const verdict = await judge.judge.judge(query, candidate, k.view.headers, k.tenant);
             metrics.judged(verdict);
             return verdict;
           },

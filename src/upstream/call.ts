@@ -33,13 +33,18 @@ export interface CallOptions {
   identity: boolean;
 }
 
-/** "/v1/chat/completions?x=1" with base https://h/openai/v1?api-version=2 → https://h/openai/v1/chat/completions?x=1&api-version=2 */
-export function upstreamCall(base: UpstreamBase, o: CallOptions): UpstreamCall {
-  const rest = o.url.replace(/^\/v1(?=[/?]|$)/, '');
+/** "/v1/chat/completions?x=1" with base https://h/openai/v1?api-version=2 → "/openai/v1/chat/completions?x=1&api-version=2" */
+export function upstreamPath(base: UpstreamBase, url: string): string {
+  const rest = url.replace(/^\/v1(?=[/?]|$)/, '');
   const q = rest.indexOf('?');
   const restPath = q < 0 ? rest : rest.slice(0, q);
   const query = [q < 0 ? '' : rest.slice(q + 1), base.query].filter(Boolean).join('&');
-  const path = `${base.path}${restPath}${query ? `?${query}` : ''}`;
+  return `${base.path}${restPath}${query ? `?${query}` : ''}`;
+}
+
+/** The call for a client's request: its path under the base (upstreamPath), its headers made fit to forward. */
+export function upstreamCall(base: UpstreamBase, o: CallOptions): UpstreamCall {
+  const path = upstreamPath(base, o.url);
   return {
     url: `${base.origin}${path}`,
     origin: base.origin,

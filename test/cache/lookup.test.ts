@@ -139,8 +139,8 @@ describe('semanticLookup', () => {
       asked,
       judge: {
         band: 1,
-        ask: async (_query: string, candidate: Entry): Promise<JudgeVerdict> => {
-          asked.push(candidate.text);
+        ask: async (_query: string, candidate: string): Promise<JudgeVerdict> => {
+          asked.push(candidate);
           return 'different';
         },
       },
