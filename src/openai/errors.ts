@@ -117,5 +117,7 @@ export function brokenStreamTail(headers: ReadonlyArray<[string, string]>, reaso
   const sse = headers.some(([n, v]) => n === 'content-type' && v.includes('text/event-stream'));
   if (!sse) return undefined;
   const err = reason instanceof RepriseError ? reason : new UpstreamError('The upstream broke off its answer.', 502, 'upstream_broken');
-  return encoder.encode(sseErrorEvent(err));
+  // The break can land inside an event: a blank line first ends whatever was half written, so the error event is
+  // read as its own event (blank lines between events are no event at all).
+  return encoder.encode(`\n\n${sseErrorEvent(err)}`);
 }

@@ -1,6 +1,8 @@
 /** Nothing wrong is stored: errors, broken streams and aborted streams never become entries. */
 import { describe, expect, it, vi } from 'vitest';
 import { ask, chat, useHarness } from '../helpers/harness.js';
+import { exchange } from '../helpers/raw-http.js';
+import { SseParser } from '../../src/openai/sse-parse.js';
 import { APIError } from 'openai';
 
 const h = useHarness();
@@ -38,6 +40,19 @@ describe('broken and aborted streams', () => {
     expect(h.reprise.metrics.snapshot().notStored.aborted).toBe(1);
     await drain('Explain photosynthesis in detail');
     expect(h.up.count()).toBe(2);
+  });
+
+  it('a stream cut inside an event ends with an error event the client reads as its own, and is not cached', async () => {
+    h.up.next({ breakMidEventAfter: 2 });
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Break in the middle of an event?' }], stream: true });
+    const res = await exchange(h.reprise.url, 'POST', '/v1/chat/completions', [['authorization', 'Bearer sk-mid'], ['content-type', 'application/json']], body);
+    const events = new SseParser().push(new TextEncoder().encode(res.text));
+    const last = events.at(-1)!;
+    expect(last.event, `the last event the client parses: ${JSON.stringify(last)}`).toBe('error');
+    expect(JSON.parse(last.data)).toMatchObject({ error: { code: 'upstream_broken' } });
+    // The half-written event was not glued onto it.
+    expect(last.data.startsWith('{"error"')).toBe(true);
+    expect(h.reprise.store.size()).toBe(0);
   });
 
   it('a stream that ends without [DONE] is not cached', async () => {
