@@ -46,6 +46,32 @@ function describe(err: unknown): string {
   return parts.join(' <- ');
 }
 
+/**
+ * The body as a Web stream whose errors are ours (upstreamBodyError), so a front that only knows Web streams still
+ * tells an idle upstream (504 upstream_idle_timeout) from a broken one. Pulled one chunk at a time, as it is read.
+ */
+function webBody(body: Readable): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(ctrl) {
+        let r: IteratorResult<Uint8Array>;
+        try {
+          r = await chunks.next();
+        } catch (err) {
+          ctrl.error(upstreamBodyError(err));
+          return;
+        }
+        if (r.done) ctrl.close();
+        else ctrl.enqueue(r.value);
+      },
+      // Ends the iteration, which destroys the body and so frees its connection.
+      cancel: () => void chunks.return?.().catch(() => {}),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: UpstreamFetch; dispatcher: Dispatcher; close: () => Promise<void> } {
   const timeout = opts.timeoutMs ?? 600_000;
   const agent = new Agent({
@@ -82,7 +108,7 @@ export function createUndiciUpstream(opts: UndiciOptions = {}): { fetch: Upstrea
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers: out });
     }
-    return new Response(Readable.toWeb(res.body) as ReadableStream<Uint8Array>, { status: res.statusCode, headers: out });
+    return new Response(webBody(res.body), { status: res.statusCode, headers: out });
   };
 
   return { fetch, dispatcher: agent, close: () => agent.close() };
