@@ -279,7 +279,7 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
 async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Promise<Outcome> {
   let release: Release;
   try {
-    const free = slot(cx);
+    const free = slot(cx, k.view);
     release = typeof free === 'function' ? free : await free;
   } catch (err) {
     // Refused a slot (503): joiners of this request's flight go their own way.
@@ -296,7 +296,7 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
 
 /** Upstream, leaving the cache alone. */
 async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
-  const free = slot(cx);
+  const free = slot(cx, view);
   const release = typeof free === 'function' ? free : await free;
   cx.metrics.request(info.status);
   cx.metrics.upstream();
@@ -305,8 +305,8 @@ async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, 
 }
 
 /** An upstream slot (cache/upstream-slots.ts): at once when one is free, which is the usual case. */
-function slot(cx: PipelineContext): Release | Promise<Release> {
-  return cx.slots.acquire();
+function slot(cx: PipelineContext, view: RequestView): Release | Promise<Release> {
+  return cx.slots.acquire(view.onGone?.bind(view));
 }
 
 /** A cache fault: say so, count it, and go upstream without the cache. */

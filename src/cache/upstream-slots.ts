@@ -4,7 +4,7 @@
  * piling up in memory or on the upstream's rate limit; a call that waits longer than the queue's time limit is
  * refused the same way.
  */
-import { UpstreamBusyError } from '../openai/errors.js';
+import { ClientClosedError, UpstreamBusyError } from '../openai/errors.js';
 
 export interface SlotOptions {
   /** calls under way at once; 0 = no limit */
@@ -32,22 +32,32 @@ export class UpstreamSlots {
     return this.waiting.length;
   }
 
-  /** A slot now, or once one frees up; rejects with UpstreamBusyError when the queue is full or the wait too long. */
-  acquire(): Release | Promise<Release> {
+  /**
+   * A slot now, or once one frees up; rejects with UpstreamBusyError when the queue is full or the wait too long.
+   * `onGone` (RequestView.onGone): a caller whose client leaves while it waits gives its place up (ClientClosedError).
+   */
+  acquire(onGone?: (listener: () => void) => () => void): Release | Promise<Release> {
     if (this.opts.concurrency <= 0) return () => {};
     if (this.active < this.opts.concurrency) return this.take();
     if (this.waiting.length >= this.opts.queue) return Promise.reject(new UpstreamBusyError(1));
     return new Promise<Release>((grant, fail) => {
+      const leave = (err: Error) => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        clearTimeout(waiter.timer);
+        stopWatching();
+        fail(err);
+      };
       const waiter = {
-        grant,
+        grant: (r: Release) => {
+          stopWatching();
+          grant(r);
+        },
         fail,
-        timer: setTimeout(() => {
-          const i = this.waiting.indexOf(waiter);
-          if (i >= 0) this.waiting.splice(i, 1);
-          fail(new UpstreamBusyError(1));
-        }, this.opts.maxWaitMs ?? 30_000),
+        timer: setTimeout(() => leave(new UpstreamBusyError(1)), this.opts.maxWaitMs ?? 30_000),
       };
       this.waiting.push(waiter);
+      const stopWatching = onGone?.(() => leave(new ClientClosedError())) ?? (() => {});
     });
   }
 

@@ -30,6 +30,11 @@ export interface RequestView {
    * forward it as it arrives (UpstreamCall.body "client").
    */
   readBody(limit: number): Promise<Uint8Array | typeof TOO_LARGE>;
+  /**
+   * Calls `listener` once if the client goes away (at once if it has gone); returns what stops that. For waits the
+   * client must not outlast, such as a place in the upstream queue. Undefined where the front cannot tell.
+   */
+  onGone?(listener: () => void): () => void;
 }
 
 /** A complete answer: what a hit, an error or an admin call sends. */

@@ -36,7 +36,19 @@ export function viewOf(req: IncomingMessage): RequestView {
     url: req.url ?? '/',
     headers: new RawHeaders(req.rawHeaders),
     readBody: (limit) => readBody(req, limit),
+    onGone: (listener) => onGone(req, listener),
   };
+}
+
+/** The socket, not the request: a request's own 'close' comes once its body has been read, client or no client. */
+function onGone(req: IncomingMessage, listener: () => void): () => void {
+  const socket = req.socket;
+  if (socket.destroyed) {
+    queueMicrotask(listener);
+    return () => {};
+  }
+  socket.once('close', listener);
+  return () => socket.off('close', listener);
 }
 
 /**

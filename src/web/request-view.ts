@@ -26,6 +26,15 @@ export function viewOf(req: Request): RequestView {
     url: pathAndQuery(req.url),
     headers: headersOf(req.headers),
     readBody: (limit) => readLimited(req, limit),
+    onGone: (listener) => {
+      const signal = req.signal;
+      if (signal.aborted) {
+        queueMicrotask(listener);
+        return () => {};
+      }
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    },
   };
 }
 
