@@ -161,6 +161,16 @@ async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
 
 /** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
 async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
+  const done = flight.wait();
+  try {
+    return await joined(cx, k, flight);
+  } finally {
+    done();
+  }
+}
+
+/** join(), once this joiner is counted among the flight's readers. */
+async function joined(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
   const d = await flight.decided;
   if (d.kind === 'hit') {
     // The leader's hit passed the leader's own controls: serve it only if it passes this request's too (a stricter

@@ -77,6 +77,8 @@ export class Flight {
   private ended = false;
   private failed = false;
   private readonly taps = new Set<Tap>();
+  /** joiners that have not yet subscribed: waiting for the leader's decision, or for the stored entry */
+  private waiters = 0;
   private decide!: (d: FlightDecision) => void;
   private resolveResult!: (e: Entry | undefined) => void;
   /** resolves once the leader has served a hit, heard upstream's head, or given up */
@@ -134,9 +136,29 @@ export class Flight {
     this.fail(new Error('the request this one joined went its own way'));
   }
 
-  /** Joiners reading the answer now. */
+  /** Joiners reading the answer now, or waiting to. */
   get sharers(): number {
-    return this.taps.size;
+    return this.taps.size + this.waiters;
+  }
+
+  /**
+   * A joiner counts as a reader from the moment it joins, before upstream's head (when it subscribes) or until the
+   * entry is stored (a joiner in another form): the leader's client leaving then does not stop the call it waits
+   * for. Call the returned function once it has subscribed or given up; calling it again does nothing.
+   */
+  wait(): () => void {
+    this.waiters++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.waiters--;
+      this.unsharedIfLast();
+    };
+  }
+
+  private unsharedIfLast(): void {
+    if (this.taps.size === 0 && this.waiters === 0 && !this.ended) this.onUnshared?.();
   }
 
   /**
@@ -150,7 +172,7 @@ export class Flight {
     if (this.overflow || this.failed) return undefined;
     const tap = new Tap((t) => {
       this.taps.delete(t);
-      if (this.taps.size === 0 && !this.ended) this.onUnshared?.();
+      this.unsharedIfLast();
     });
     for (const c of this.chunks) tap.chunk(c);
     if (this.ended) tap.end();
