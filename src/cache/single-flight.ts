@@ -6,6 +6,7 @@
  * its one semantic lookup instead of each making their own (and finding the leader's fresh entry by similarity).
  */
 import type { ByteSink, HeaderList } from '../http/types.js';
+import { SlowReaderError } from '../openai/errors.js';
 import type { Entry } from '../store/types.js';
 import type { AnswerForm } from './hit-reply.js';
 
@@ -13,9 +14,10 @@ import type { AnswerForm } from './hit-reply.js';
 const MAX_BUFFER = 8 * 1024 * 1024;
 
 /**
- * Bytes of a shared answer that may wait for one slow joiner's client (in its front's write buffer) before the joiner
- * is cut with SlowReaderError. The leader never waits for a joiner: without this, a joiner that reads slowly would
- * hold a copy of everything the leader had passed on.
+ * Bytes of a shared answer, arrived since a joiner joined, that may wait for its client (in its front's write buffer)
+ * before the joiner is cut with SlowReaderError. The leader never waits for a joiner: without this, a joiner that
+ * reads slowly would hold a copy of everything the leader passed on. What was replayed to it when it joined does not
+ * count: that is bounded by MAX_BUFFER, and a late joiner that reads fast must not be cut for arriving late.
  */
 export const JOINER_BUFFER_BYTES = 1024 * 1024;
 
@@ -33,12 +35,25 @@ export class Tap implements ByteSink {
   private ending: 'end' | { error: unknown } | undefined;
   private target: ByteSink | undefined;
   private closed = false;
+  /** bytes handed to the target: in all, and of them the replay it got on attaching */
+  private written = 0;
+  private replayed = 0;
 
   constructor(private readonly onDetach: (tap: Tap) => void) {}
 
   chunk(bytes: Uint8Array): void {
-    if (this.target) this.target.chunk(bytes);
-    else this.held.push(bytes);
+    const target = this.target;
+    if (!target) {
+      this.held.push(bytes);
+      return;
+    }
+    if (this.tooFarBehind(target)) {
+      this.detach();
+      target.error(new SlowReaderError());
+      return;
+    }
+    this.written += bytes.byteLength;
+    target.chunk(bytes);
   }
   end(): void {
     if (this.target) this.target.end();
@@ -53,7 +68,11 @@ export class Tap implements ByteSink {
   attach(sink: ByteSink): void {
     if (this.closed) return;
     this.target = sink;
-    for (const b of this.held) sink.chunk(b);
+    for (const b of this.held) {
+      this.replayed += b.byteLength;
+      sink.chunk(b);
+    }
+    this.written = this.replayed;
     this.held = [];
     if (this.ending === 'end') sink.end();
     else if (this.ending) sink.error(this.ending.error);
@@ -66,6 +85,14 @@ export class Tap implements ByteSink {
     this.held = [];
     this.target = undefined;
     this.onDetach(this);
+  }
+
+  /** More than JOINER_BUFFER_BYTES of what came after the replay waits for the client. */
+  private tooFarBehind(target: ByteSink): boolean {
+    const backlog = target.backlog?.();
+    if (backlog === undefined) return false;
+    const unreadReplay = Math.max(0, this.replayed - (this.written - backlog));
+    return backlog - unreadReplay > JOINER_BUFFER_BYTES;
   }
 }
 

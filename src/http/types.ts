@@ -54,6 +54,8 @@ export interface ClientHead {
 /** Where the bytes of a streamed answer go; a front implements it over its transport. */
 export interface ByteSink {
   chunk(bytes: Uint8Array): void;
+  /** bytes handed to this sink that its client has not taken yet (a write buffer); undefined: the sink cannot tell */
+  backlog?(): number;
   end(): void;
   /** the stream broke: the client must see it cut, never a clean end */
   error(err: unknown): void;

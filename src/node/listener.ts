@@ -7,8 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../cache/outcome.js';
 import type { Handler } from '../handle.js';
-import { JOINER_BUFFER_BYTES } from '../cache/single-flight.js';
-import { brokenStreamTail, errorReply, SlowReaderError } from '../openai/errors.js';
+import { brokenStreamTail, errorReply } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest } from '../observe/request-log.js';
 import { forwardNode } from './forward.js';
@@ -51,24 +50,12 @@ export function createListener(handler: Handler, deps: { dispatcher: Dispatcher;
           if (tail && !res.destroyed) res.end(tail);
           else res.destroy();
         };
-        let tooSlow = false;
+        // The flight cuts a joiner that falls too far behind (single-flight.ts Tap) by what waits in its buffer.
         outcome.attach({
-          chunk: (b) => {
-            if (tooSlow) return;
-            if (res.writableLength <= JOINER_BUFFER_BYTES) {
-              res.write(b);
-              return;
-            }
-            tooSlow = true;
-            outcome.detach();
-            cut(new SlowReaderError());
-          },
-          end: () => {
-            if (!tooSlow) res.end();
-          },
-          error: (err) => {
-            if (!tooSlow) cut(err);
-          },
+          chunk: (b) => void res.write(b),
+          backlog: () => res.writableLength,
+          end: () => void res.end(),
+          error: cut,
         });
       }
     }

@@ -5,8 +5,7 @@
  */
 import type { Exchange, Outcome, UpstreamCall } from '../cache/outcome.js';
 import type { Reply } from '../http/types.js';
-import { JOINER_BUFFER_BYTES } from '../cache/single-flight.js';
-import { brokenStreamTail, PayloadTooLargeError, RepriseError, SlowReaderError, UpstreamError } from '../openai/errors.js';
+import { brokenStreamTail, PayloadTooLargeError, RepriseError, UpstreamError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest, type LogInfo } from '../observe/request-log.js';
 import type { UpstreamFetch } from '../upstream/types.js';
@@ -61,14 +60,10 @@ export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming
             };
             outcome.attach({
               chunk: (b) => {
-                if (done) return;
-                // More than the bound waits for this client: cut it rather than hold the whole answer for it.
-                if ((ctrl.desiredSize ?? 0) < 0) {
-                  outcome.detach();
-                  return cut(new SlowReaderError());
-                }
-                ctrl.enqueue(b);
+                if (!done) ctrl.enqueue(b);
               },
+              // What is queued and not yet read: the flight cuts a joiner that falls too far behind (Tap).
+              backlog: () => -(ctrl.desiredSize ?? 0),
               end: () => {
                 if (!done) ctrl.close();
                 done = true;
@@ -80,7 +75,7 @@ export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming
           },
           cancel: () => outcome.detach(),
         },
-        new ByteLengthQueuingStrategy({ highWaterMark: JOINER_BUFFER_BYTES }),
+        new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
       );
       log(outcome.head.status, outcome.log);
       return new Response(NULL_BODY.has(outcome.head.status) ? null : body, outcome.head);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sinkFor } from '../helpers/tap-sink.js';
-import { Flight, SingleFlight } from '../../src/cache/single-flight.js';
+import { Flight, JOINER_BUFFER_BYTES, SingleFlight } from '../../src/cache/single-flight.js';
+import { SlowReaderError } from '../../src/openai/errors.js';
 import type { Entry } from '../../src/store/types.js';
 
 const enc = new TextEncoder();
@@ -126,6 +127,28 @@ describe('Flight', () => {
     f.finish(undefined);
     await s.done;
     expect(s.chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(8 * MiB + 1);
+  });
+
+  it('a joiner is cut once more than JOINER_BUFFER_BYTES that came after its replay waits for its client', () => {
+    const f = new Flight('sse');
+    f.push(new Uint8Array(3 * MiB)); // the replay: more than the bound, and not counted against it
+    const tap = f.subscribe()!;
+    let unread = 0;
+    let failed: unknown;
+    tap.attach({ chunk: (b) => void (unread += b.byteLength), backlog: () => unread, end: () => {}, error: (e) => (failed = e) });
+    expect(unread).toBe(3 * MiB);
+    // Nothing read yet: what came after the replay is what counts.
+    f.push(new Uint8Array(JOINER_BUFFER_BYTES));
+    f.push(new Uint8Array(1));
+    expect(failed).toBeUndefined();
+    // The client reads the replay and a little more: the backlog is now all post-replay bytes.
+    unread -= 3 * MiB + 1;
+    f.push(new Uint8Array(1));
+    expect(failed).toBeUndefined();
+    expect(unread).toBe(JOINER_BUFFER_BYTES + 1);
+    f.push(new Uint8Array(1));
+    expect(failed).toBeInstanceOf(SlowReaderError);
+    expect(f.sharers).toBe(0);
   });
 
   it('a single chunk over the cap also disables late joins', () => {
