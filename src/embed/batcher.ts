@@ -43,9 +43,11 @@ export class BatchingEmbedder implements Embedder {
     this.dim = inner.dim;
     this.defaultThreshold = inner.defaultThreshold;
     if (inner.inputLength) this.inputLength = (text) => inner.inputLength!(text);
+    if (inner.close) this.close = () => inner.close!();
   }
 
   inputLength?: (text: string) => number;
+  close?: () => Promise<void>;
 
   /** Texts waiting, plus model calls under way: 0 when the embedder is idle. */
   load(): number {

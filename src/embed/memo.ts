@@ -20,12 +20,14 @@ export class MemoEmbedder implements Embedder {
     this.dim = inner.dim;
     this.defaultThreshold = inner.defaultThreshold;
     if (inner.inputLength) this.inputLength = (text) => inner.inputLength!(text);
+    if (inner.close) this.close = () => inner.close!();
     if (inner.load) this.load = () => inner.load!();
     // Bounded by bytes too: a key is the whole text, and a prompt can be a pasted document.
     this.memo = new LRUCache({ max, maxSize: MEMO_BYTES, maxEntrySize: MEMO_BYTES / 16, sizeCalculation: (v, text) => 2 * text.length + v.byteLength + 64 });
   }
 
   inputLength?: (text: string) => number;
+  close?: () => Promise<void>;
   load?: () => number;
 
   async embed(texts: string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {

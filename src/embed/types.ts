@@ -25,6 +25,8 @@ export interface Embedder {
   inputLength?(text: string): number;
   /** texts waiting plus model calls under way; 0 = idle (what background embedding waits for) */
   load?(): number;
+  /** release what the model holds (worker threads); undefined: nothing to release */
+  close?(): Promise<void>;
 }
 
 /** Scale to unit length so a dot product is the cosine similarity. */

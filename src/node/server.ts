@@ -101,6 +101,8 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
     async close() {
       await upstream.close();
       if (store instanceof RedisStore) await store.close();
+      // Only an embedder made here: one passed in (tests share one) belongs to whoever made it.
+      if (!opts.embedder) await ready.then((e) => e.close?.(), () => {});
     },
   };
 }

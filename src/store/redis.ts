@@ -100,8 +100,13 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.isClosed = true;
     this.mirror.stop();
-    this.redis.disconnect();
+    // The event reader sits in a blocking XREAD: it is cut. Writes still queued (a store at the end of the drain)
+    // are let finish with QUIT, for at most a second if Redis is not answering.
     this.events.disconnect();
+    const quit = this.redis.quit().catch(() => {});
+    const pause = new Promise<void>((r) => setTimeout(r, 1_000).unref());
+    await Promise.race([quit, pause]);
+    this.redis.disconnect();
   }
 
   size(): number {

@@ -92,3 +92,24 @@ describe('SIGTERM', () => {
     }
   }, 120_000);
 });
+
+describe('close() of Reprise run as a library', () => {
+  it('releases everything it started (worker threads, Redis, upstream pool): its threads end, and the process ends by itself', async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/library-close.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, UPSTREAM_URL: up.url, REDIS_URL: redis.url, LOG_FORMAT: 'json' },
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    await vi.waitFor(() => expect(out).toContain('closed 200 MISS'), { timeout: 90_000, interval: 100 });
+    // Once closed, a few seconds is plenty for a process with nothing left to end; a worker thread keeps it alive.
+    const ended = await Promise.race([exited, new Promise<'alive'>((r) => setTimeout(() => r('alive'), 10_000))]);
+    if (ended === 'alive') proc.kill('SIGKILL');
+    expect(ended, `still running after close(): ${out.slice(-500)}`).toBe(0);
+    // The embedder's worker thread (with its own V8 isolate and threads) is gone, not merely unref'd.
+    const [, ready, closed] = /threads (\d+) (\d+)/.exec(out)!.map(Number);
+    expect(closed, `OS threads once ready ${ready}, once closed ${closed}`).toBeLessThan(ready!);
+  }, 120_000);
+});
