@@ -77,6 +77,9 @@ export class RedisStore implements Store {
     this.events.on('error', () => {});
   }
 
+  /** shared secrets this replica holds, by key (sharedSecret) */
+  private readonly secrets = new Map<string, Buffer>();
+
   /** close() has been called */
   get closed(): boolean {
     return this.isClosed;
@@ -115,8 +118,10 @@ export class RedisStore implements Store {
 
   /**
    * A secret every replica on this Redis shares (the tenant secret): the first to ask creates it (SET NX), the
-   * others read it. Kept without a TTL; if it is ever lost (FLUSHDB, eviction), a new one is made, and entries keyed
-   * with the old one are never found again (they expire): no tenant can reach another's through it.
+   * others read it. Kept without a TTL; a replica that holds it puts it back after a reconnect if Redis lost it (a
+   * restart without persistence). If every holder is gone too, a new one is made, and entries keyed with the old one
+   * are never found again (they expire): no tenant can reach another's through it. A FLUSHDB while connected is not
+   * seen until the next reconnect.
    */
   async sharedSecret(name: string): Promise<Uint8Array> {
     this.ensureReady();
@@ -125,7 +130,18 @@ export class RedisStore implements Store {
     await this.redis.set(key, fresh, 'NX');
     const stored = await this.redis.getBuffer(key);
     if (!stored || stored.length < 16) throw new StoreUnavailableError(`no ${name} in redis`);
+    this.secrets.set(key, stored);
     return new Uint8Array(stored);
+  }
+
+  /**
+   * After a reconnect, the secrets this replica holds are put back if Redis lost them (a restart without persistence,
+   * FLUSHDB): else a replica started later would make a new one, and the two would key one caller's tenant apart.
+   */
+  private restoreSecrets(): void {
+    for (const [key, value] of this.secrets) {
+      this.redis.set(key, value, 'NX').catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not put the shared secret back in redis'));
+    }
   }
 
   async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
@@ -207,6 +223,7 @@ export class RedisStore implements Store {
 
   private onReady(): void {
     this.state = 'ready';
+    this.restoreSecrets();
     this.logger.info({}, 'redis connected; loading the vector index');
     this.mirror.onConnected();
   }

@@ -404,6 +404,32 @@ describe('RedisStore: Redis down', () => {
     expect(ms).toBeLessThan(10_000);
   });
 
+  it('a shared secret lost with Redis (restarted empty) is put back on reconnect, so a replica started later reads the same one', async () => {
+    const prefix = newPrefix();
+    const first = await startStore({ prefix, url: own.url, timeoutMs: TIMEOUT });
+    try {
+      const secret = await first.sharedSecret('tenant-secret');
+      await own.kill();
+      await timeUntil(() => first.status === 'down', 5_000);
+      await own.restart(); // empty, as after a crash
+      await timeUntil(() => first.status === 'ready', 10_000);
+      const check = own.client();
+      try {
+        await vi.waitFor(async () => expect(await check.getBuffer(`${prefix}:tenant-secret`)).not.toBeNull(), { timeout: 5_000 });
+      } finally {
+        check.disconnect();
+      }
+      const later = await startStore({ prefix, url: own.url, timeoutMs: TIMEOUT });
+      try {
+        expect(Buffer.from(await later.sharedSecret('tenant-secret')).equals(Buffer.from(secret))).toBe(true);
+      } finally {
+        await later.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+
   it('a Redis that stops answering (stalled, not down): every call gives up after the timeout, then it recovers', async () => {
     const relay = await startRelay(own.port);
     const store = await startStore({ prefix: newPrefix(), url: relay.url, timeoutMs: TIMEOUT }, { track: false });
