@@ -13,6 +13,26 @@ import type { AnswerForm } from './hit-reply.js';
 /** Bytes a flight keeps for late joiners. */
 const MAX_BUFFER = 8 * 1024 * 1024;
 
+/** Bytes all flights together keep for late joiners, unless configured: many long answers at once stay bounded. */
+export const MAX_REPLAY_BYTES = 256 * 1024 * 1024;
+
+/** What the flights of one SingleFlight may keep for late joiners, together. */
+class ReplayBudget {
+  private used = 0;
+  constructor(private readonly max: number) {}
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used -= n;
+  }
+  get inUse(): number {
+    return this.used;
+  }
+}
+
 /**
  * Bytes of a shared answer, arrived since a joiner joined, that may wait for its client (in its front's write buffer)
  * before the joiner is cut with SlowReaderError. The leader never waits for a joiner: without this, a joiner that
@@ -113,8 +133,14 @@ export class Flight {
   /** resolves with the stored answer, or undefined if there was none to store */
   readonly result = new Promise<Entry | undefined>((r) => (this.resolveResult = r));
 
-  /** @param form how the leader asked: joiners in the same form share its bytes, others wait for the entry */
-  constructor(readonly form: AnswerForm) {}
+  /**
+   * @param form how the leader asked: joiners in the same form share its bytes, others wait for the entry
+   * @param budget shared with the other flights; past it this one keeps nothing more, as past MAX_BUFFER
+   */
+  constructor(
+    readonly form: AnswerForm,
+    private readonly budget = new ReplayBudget(MAX_BUFFER),
+  ) {}
 
   /** The leader was answered from the cache: so are its joiners. */
   hit(entry: Entry, match: 'exact' | 'semantic', score: number): void {
@@ -128,15 +154,26 @@ export class Flight {
 
   push(chunk: Uint8Array): void {
     if (!this.overflow) {
-      this.bytes += chunk.byteLength;
-      if (this.bytes > MAX_BUFFER) {
+      if (this.bytes + chunk.byteLength > MAX_BUFFER || !this.budget.take(chunk.byteLength)) {
+        // No late joiner can have the whole answer now: what was kept goes, and newcomers go their own way.
         this.overflow = true;
         this.chunks.length = 0;
+        this.giveBack();
       } else {
+        this.bytes += chunk.byteLength;
         this.chunks.push(chunk);
       }
     }
     for (const t of this.taps) t.chunk(chunk);
+  }
+
+  /**
+   * The flight can no longer be found (SingleFlight's end): its bytes leave the budget. Joiners that found it before
+   * may still subscribe in the moment after, and get the whole answer: the bytes stay until they are collected.
+   */
+  giveBack(): void {
+    this.budget.give(this.bytes);
+    this.bytes = 0;
   }
 
   /** The leader's response ended; `entry` is what was stored, if anything. */
@@ -210,6 +247,17 @@ export class Flight {
 
 export class SingleFlight {
   private readonly flights = new Map<string, Flight>();
+  private readonly budget: ReplayBudget;
+
+  /** @param replayBytes what all flights together keep for late joiners @default MAX_REPLAY_BYTES */
+  constructor(replayBytes = MAX_REPLAY_BYTES) {
+    this.budget = new ReplayBudget(replayBytes);
+  }
+
+  /** Bytes the flights keep for late joiners now. */
+  get replayBytes(): number {
+    return this.budget.inUse;
+  }
 
   get(key: string): Flight | undefined {
     return this.flights.get(key);
@@ -217,12 +265,16 @@ export class SingleFlight {
 
   /** Become the leader for `key`. Call `end` when the flight is over, whatever happened. */
   lead(key: string, form: AnswerForm): { flight: Flight; end: () => void } {
-    const flight = new Flight(form);
+    const flight = new Flight(form, this.budget);
     this.flights.set(key, flight);
+    let ended = false;
     return {
       flight,
       end: () => {
+        if (ended) return;
+        ended = true;
         if (this.flights.get(key) === flight) this.flights.delete(key);
+        flight.giveBack();
       },
     };
   }

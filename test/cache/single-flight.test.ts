@@ -183,6 +183,29 @@ describe('SingleFlight', () => {
     expect(sf.size).toBe(0);
   });
 
+  it('all flights together keep at most their replay budget; a flight past it takes no late joiners, and an ended one gives its share back', () => {
+    const sf = new SingleFlight(10);
+    const a = sf.lead('a', 'json');
+    const b = sf.lead('b', 'json');
+    a.flight.push(new Uint8Array(8));
+    expect(sf.replayBytes).toBe(8);
+    b.flight.push(new Uint8Array(4)); // 12 > 10: b keeps nothing
+    expect(sf.replayBytes).toBe(8);
+    expect(b.flight.subscribe()).toBeUndefined();
+    expect(a.flight.subscribe()).toBeDefined();
+    a.flight.finish(undefined);
+    a.end();
+    a.end();
+    expect(sf.replayBytes).toBe(0);
+    const c = sf.lead('c', 'json');
+    c.flight.push(new Uint8Array(10));
+    expect(c.flight.subscribe()).toBeDefined();
+    // A flight that overflowed gives back what it had kept, at once.
+    c.flight.push(new Uint8Array(1));
+    expect(sf.replayBytes).toBe(0);
+    expect(c.flight.subscribe()).toBeUndefined();
+  });
+
   it('flights for different keys are independent', () => {
     const sf = new SingleFlight();
     const a = sf.lead('a', 'sse');
