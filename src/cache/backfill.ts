@@ -128,14 +128,11 @@ export class Backfill {
       }
       const [vector] = await embedder.embed([text], { partition: at.tenant });
       // While the embedding ran, the entry may have been evicted (feedback), purged, replaced or have expired: it is
-      // read again, and only if it is still the same one does it get its vector, for what is left of its TTL.
+      // read again, and only if it is still the same one does it get its vector, for what is left of its TTL; the
+      // store checks that again as it writes (putOver), so an eviction in between is not undone either.
       const current = await store.getExact(at.scope, at.textKey);
-      if (!same(current)) {
-        metrics.backfill('skipped', this.queue.length);
-        return;
-      }
-      await store.put({ ...current, vector: vector! }, Math.floor((current.expiresAt - now()) / 1000));
-      metrics.backfill('done', this.queue.length);
+      const put = same(current) && (await store.putOver({ ...current, vector: vector! }, Math.floor((current.expiresAt - now()) / 1000), at.createdAt));
+      metrics.backfill(put ? 'done' : 'skipped', this.queue.length);
     } catch (err) {
       metrics.backfill('failed', this.queue.length);
       this.deps.logger.warn({ err: String(err) }, 'could not embed a stored entry later');

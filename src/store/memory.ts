@@ -85,6 +85,14 @@ export class MemoryStore implements Store {
     if (entry.vector) this.vectors.add(entry.id, entry.scope, entry.vector);
   }
 
+  async putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean> {
+    // No await between the check and the put: nothing else runs in between.
+    const current = this.live(this.exact.get(`${entry.scope}:${entry.textKey}`))?.entry;
+    if (current?.createdAt !== createdAt) return false;
+    await this.put(entry, ttlSeconds);
+    return true;
+  }
+
   async delete(id: string): Promise<boolean> {
     return this.slots.delete(id);
   }

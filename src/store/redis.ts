@@ -35,6 +35,14 @@ export interface RedisStoreOptions {
 
 export type StoreStatus = 'connecting' | 'ready' | 'down';
 
+/** KEYS[1] the entry; ARGV: the createdAt it must still have, the TTL in ms, then the new entry's fields and values. */
+const PUT_OVER = `
+if redis.call('HGET', KEYS[1], 'createdAt') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 export class RedisStore implements Store {
   private readonly redis: Redis;
   /** a second connection for the mirror's blocking XREAD */
@@ -183,6 +191,22 @@ export class RedisStore implements Store {
       .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'put', entry: stored, ttlMs }));
     await execOrThrow(pipe);
     this.mirror.remember(stored, ttlMs);
+  }
+
+  async putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean> {
+    this.ensureReady();
+    const id = entryId(entry.scope, entry.textKey);
+    const key = entryKey(this.prefix, entry.scope, entry.textKey);
+    const ttlMs = ttlSeconds * 1000;
+    const stored = { ...entry, id };
+    // The check and the write in one script on the entry's own key (one slot); the event goes after, on its own, as
+    // the stream is in another slot. A replica that misses it still has the entry without its vector: exact-only.
+    const fields = Object.entries(encodeEntry(stored)).flat();
+    const done = await this.redis.eval(PUT_OVER, 1, key, String(createdAt), String(ttlMs), ...fields);
+    if (done !== 1) return false;
+    await this.redis.xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'put', entry: stored, ttlMs }));
+    this.mirror.remember(stored, ttlMs);
+    return true;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -71,6 +71,11 @@ export interface Store {
   /** the k nearest entries of `scope`, best first */
   search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]>;
   put(entry: Entry, ttlSeconds: number): Promise<void>;
+  /**
+   * put, only over the entry stored under the same key with `createdAt` (the one read before): resolves false, and
+   * stores nothing, when that one has gone (evicted, purged, expired) or been replaced meanwhile. Atomic in the store.
+   */
+  putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean>;
   delete(id: string): Promise<boolean>;
   /** delete every entry matching all given fields; returns how many */
   purge(filter: PurgeFilter): Promise<number>;

@@ -54,6 +54,29 @@ describe('a backfill after the entry changed during its embedding', () => {
     expect(await store.getExact(e.scope, e.textKey), 'the evicted entry was resurrected by the backfill').toBeUndefined();
   });
 
+  it('an entry evicted between the backfill\'s last read and its write is not brought back either', async () => {
+    const { store, metrics, now } = setup();
+    const e = entryAt(now(), 'a wrong answer a client reported', 3600);
+    await store.put(e, 3600);
+    // The real store, with one eviction landing just after the backfill's second read (another request's feedback
+    // handled in that moment): only a write that checks again as it writes keeps it evicted.
+    let reads = 0;
+    const racing = Object.assign(Object.create(store) as MemoryStore, {
+      getExact: async (scope: string, textKey: string) => {
+        const got = await store.getExact(scope, textKey);
+        if (++reads === 2) await store.delete(e.id);
+        return got;
+      },
+    });
+    const backfill = new Backfill({ store: racing, metrics, logger: silentLogger, now });
+    const model = new GatedEmbedder();
+    backfill.add(e, model, TEXT);
+    await vi.waitFor(() => expect(metrics.snapshot().backfill.done + metrics.snapshot().backfill.skipped).toBe(1));
+    expect(reads).toBe(2);
+    expect(metrics.snapshot().backfill.skipped).toBe(1);
+    expect(await store.getExact(e.scope, e.textKey), 'the evicted entry was resurrected by the backfill').toBeUndefined();
+  });
+
   it('an entry replaced (a no-cache refresh) while it is being embedded keeps the new answer', async () => {
     const { store, metrics, backfill, model, now, advance } = setup();
     const old = entryAt(now(), 'the stale answer', 3600);

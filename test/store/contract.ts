@@ -384,6 +384,30 @@ export function storeContract(name: string, make: MakeStore, opts: ContractOptio
       });
     });
 
+    describe('putOver', () => {
+      it('puts over the very entry read before: with its vector it is found by search too', async () => {
+        const first = e({ id: 'plain', textKey: 'q', createdAt: 1_000 });
+        await store.put(first, 60);
+        expect(await store.putOver({ ...first, vector: at(0.9) }, 60, 1_000)).toBe(true);
+        expect(ids(await store.search('scope-a', Q, 5))).toEqual(['plain']);
+        expect(store.size()).toBe(1);
+      });
+
+      it('stores nothing over an entry that has gone, or been replaced by a newer one', async () => {
+        const first = e({ id: 'gone', textKey: 'q', createdAt: 1_000 });
+        await store.put(first, 60);
+        await store.delete(await idOf('scope-a', 'q'));
+        expect(await store.putOver({ ...first, vector: at(0.9) }, 60, 1_000)).toBe(false);
+        expect(await store.getExact('scope-a', 'q')).toBeUndefined();
+        expect(await store.search('scope-a', Q, 5)).toEqual([]);
+
+        await store.put(e({ id: 'newer', textKey: 'q', createdAt: 2_000 }), 60);
+        expect(await store.putOver({ ...first, vector: at(0.9) }, 60, 1_000)).toBe(false);
+        expect(await labelAt('scope-a', 'q')).toBe('newer');
+        expect(await store.search('scope-a', Q, 5)).toEqual([]);
+      });
+    });
+
     describe('delete', () => {
       it('removes the entry from getExact and search and returns true', async () => {
         await store.put(e({ id: 'd1', textKey: 'd1', vector: at(0.9) }), 60);
