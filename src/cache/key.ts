@@ -39,6 +39,22 @@ function cutAt(text: string, n: number): number {
   return c >= 0xd800 && c <= 0xdbff ? n - 1 : n;
 }
 
+/** Where the embedder's cut falls in a normalised text: the embedded part is everything before it. */
+function cutOf(normal: string, inputLength: (text: string) => number): number {
+  return cutAt(normal, Math.max(1, inputLength(normal)));
+}
+
+/**
+ * What of `text` the embedder reads, as the key cuts it: the normalised text up to the embedder's cut, or the text
+ * itself when it is not cut. Whatever follows the cut is hashed into the scope, so texts in one scope differ only
+ * in this part: what the guards and the judge compare of a long text.
+ */
+export function embeddedPart(text: string, inputLength: (text: string) => number): string {
+  const normal = normaliseText(text);
+  const cut = cutOf(normal, inputLength);
+  return cut < normal.length ? normal.slice(0, cut) : text;
+}
+
 /** Fields that only change how the answer is delivered, never what it says. */
 const TRANSPORT_FIELDS = new Set(['stream', 'stream_options']);
 
@@ -97,7 +113,7 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
   // Normalised once: on a long prompt each pass costs tens of milliseconds on the server's thread.
   const normal = semantic ? normaliseText(text) : '';
   if (normal === '') semantic = false;
-  const cut = semantic && ctx.inputLength ? cutAt(normal, Math.max(1, ctx.inputLength(normal))) : normal.length;
+  const cut = semantic && ctx.inputLength ? cutOf(normal, ctx.inputLength) : normal.length;
   const embedText = cut < normal.length ? normal.slice(0, cut) : text;
   const rest = cut < normal.length ? hash(normal.slice(cut)) : undefined;
   // Without a semantic text the whole request is in the scope and the text key is constant: exact match only.

@@ -9,7 +9,7 @@ import type { FaultStage } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
 import type { ErrorBudget } from './error-budget.js';
 import type { JudgeVerdict } from './judge.js';
-import type { CacheKey } from './key.js';
+import { embeddedPart, type CacheKey } from './key.js';
 import type { CachePolicy } from './policy.js';
 import { verify, type LoadedVerifier } from './verify.js';
 
@@ -88,7 +88,8 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
 
   const threshold = policy.threshold ?? deps.threshold;
   const inputLength = deps.embedder.inputLength?.bind(deps.embedder);
-  const cut = inputLength ? (t: string) => (t.length > GUARD_WHOLE ? t.slice(0, inputLength(t)) : t) : undefined;
+  // The embedded part of a long text, cut exactly as the key cuts it (cache/key.ts): the query's is on its key.
+  const cut = inputLength ? (t: string) => (t.length <= GUARD_WHOLE ? t : t === key.text ? key.embedText : embeddedPart(t, inputLength)) : undefined;
   const verdict = verify(key.text, candidates, {
     threshold,
     ...(deps.verifier && { verifier: deps.verifier }),
