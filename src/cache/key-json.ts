@@ -15,8 +15,12 @@ export class KeyDepthError extends Error {
 
 /** String literals at least this long are parsed natively (see `keyTreeOf`). */
 const LONG_LITERAL = 1024;
-/** Stands in for a long string value while lossless-json reads the rest; a body that contains it is read as is. */
-const MARKER = '\\u0000reprise-long:';
+/**
+ * Stands in for a long string value while lossless-json reads the rest. It carries a random part made once per
+ * process and never shown: a body could spell a fixed marker with escapes that no text search finds, and have one
+ * of its strings read as another (or dropped from the key). A body that contains it anyway is read as is.
+ */
+const MARKER = `\\u0000reprise-long:${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}:`;
 
 /**
  * The key tree of a body that JSON.parse has already accepted. lossless-json is pure JavaScript and costs about 70 ms
@@ -88,8 +92,12 @@ function isMemberName(text: string, from: number): boolean {
 /** Puts the long strings back where their placeholders are; iterative, as the tree may be deep. */
 function restore(tree: unknown, values: string[]): unknown {
   const prefix = JSON.parse(`"${MARKER}"`) as string;
-  const original = (v: unknown): unknown =>
-    typeof v === 'string' && v.startsWith(prefix) ? values[Number(v.slice(prefix.length))] : v;
+  // Only a placeholder as written: the marker, then the index of a value that was swapped out.
+  const original = (v: unknown): unknown => {
+    if (typeof v !== 'string' || !v.startsWith(prefix)) return v;
+    const n = v.slice(prefix.length);
+    return /^\d+$/.test(n) && Number(n) < values.length ? values[Number(n)] : v;
+  };
   const todo: unknown[] = [tree];
   while (todo.length > 0) {
     const node = todo.pop();
