@@ -203,7 +203,7 @@ export function createHandler(deps: AppDeps): Handler {
   /** Every other /v1/ route goes upstream unchanged, streaming both ways. `url` is the request's normalised target. */
   async function passthrough(view: RequestView, url: string): Promise<Outcome> {
     const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
-    const free = cx.slots.acquire();
+    const free = cx.slots.acquire(view);
     const release = typeof free === 'function' ? free : await free;
     const hasBody = view.method !== 'GET' && view.method !== 'HEAD';
     const call = upstreamCall(cx.base, { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });

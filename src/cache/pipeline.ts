@@ -316,7 +316,7 @@ async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, 
 
 /** An upstream slot (cache/upstream-slots.ts): at once when one is free, which is the usual case. */
 function slot(cx: PipelineContext, view: RequestView): Release | Promise<Release> {
-  return cx.slots.acquire(view.onGone?.bind(view));
+  return cx.slots.acquire(view);
 }
 
 /** A cache fault: say so, count it, and go upstream without the cache. */

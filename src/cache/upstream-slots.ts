@@ -4,6 +4,7 @@
  * piling up in memory or on the upstream's rate limit; a call that waits longer than the queue's time limit is
  * refused the same way.
  */
+import type { RequestView } from '../http/types.js';
 import { ClientClosedError, UpstreamBusyError } from '../openai/errors.js';
 
 export interface SlotOptions {
@@ -34,9 +35,9 @@ export class UpstreamSlots {
 
   /**
    * A slot now, or once one frees up; rejects with UpstreamBusyError when the queue is full or the wait too long.
-   * `onGone` (RequestView.onGone): a caller whose client leaves while it waits gives its place up (ClientClosedError).
+   * `client`: the request it is for; one whose client leaves while it waits gives its place up (ClientClosedError).
    */
-  acquire(onGone?: (listener: () => void) => () => void): Release | Promise<Release> {
+  acquire(client?: Pick<RequestView, 'onGone'>): Release | Promise<Release> {
     if (this.opts.concurrency <= 0) return () => {};
     if (this.active < this.opts.concurrency) return this.take();
     if (this.waiting.length >= this.opts.queue) return Promise.reject(new UpstreamBusyError(1));
@@ -57,7 +58,7 @@ export class UpstreamSlots {
         timer: setTimeout(() => leave(new UpstreamBusyError(1)), this.opts.maxWaitMs ?? 30_000),
       };
       this.waiting.push(waiter);
-      const stopWatching = onGone?.(() => leave(new ClientClosedError())) ?? (() => {});
+      const stopWatching = client?.onGone?.(() => leave(new ClientClosedError())) ?? (() => {});
     });
   }
 

@@ -29,12 +29,16 @@ const body = (q: string, stream = false) => JSON.stringify({ model: 'gpt-4o-mini
 const AUTH: Array<[string, string]> = [['authorization', 'Bearer sk-q'], ['content-type', 'application/json']];
 
 describe('a queued request whose client left', () => {
-  it('gives its place in the queue up, so the next caller waits instead of a 503', async () => {
+  const b = body('Queued, then abandoned.');
+  it.each([
+    ['a cached route', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-q\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`],
+    ['a pass-through route', 'GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-q\r\n\r\n'],
+  ])('on %s gives its place in the queue up, so the next caller waits instead of a 503', async (route, request) => {
     let release!: () => void;
     up.next({ holdUntil: new Promise<void>((res) => (release = res)) });
     const c = new OpenAI({ apiKey: 'sk-q', baseURL: `${r.url}/v1`, maxRetries: 0 });
     const first = (async () => {
-      const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Held upstream.' }], stream: true });
+      const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Held upstream, beside ${route}.` }], stream: true });
       for await (const _ of s) void _;
     })();
     await vi.waitFor(() => expect(up.count('/chat/completions')).toBe(1));
@@ -43,14 +47,13 @@ describe('a queued request whose client left', () => {
     const { hostname, port } = new URL(r.url);
     const gone = connect(Number(port), hostname);
     gone.on('error', () => {});
-    const b = body('Queued, then abandoned.');
-    gone.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-q\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`);
+    gone.write(request);
     await vi.waitFor(() => expect(r.inFlight()).toBe(2));
     gone.destroy();
     await vi.waitFor(() => expect(r.inFlight()).toBe(1));
 
     // A live caller now: the only queued one has gone, so it should be queued, not refused.
-    const third = exchange(r.url, 'POST', '/v1/chat/completions', AUTH, body('A live caller.'));
+    const third = exchange(r.url, 'POST', '/v1/chat/completions', AUTH, body(`A live caller, beside ${route}.`));
     const settled = await Promise.race([third.then((x) => x.status), vi.waitFor(() => expect(r.inFlight()).toBe(2)).then(() => 'queued' as const)]);
     release();
     await first;

@@ -36,7 +36,7 @@ describe('UpstreamSlots', () => {
     const slots = new UpstreamSlots({ concurrency: 1, queue: 1 });
     const held = slots.acquire() as () => void;
     const gone = client();
-    const waiting = slots.acquire(gone.onGone);
+    const waiting = slots.acquire(gone);
     expect(slots.queued).toBe(1);
     gone.leave();
     await expect(waiting).rejects.toBeInstanceOf(ClientClosedError);
@@ -44,7 +44,7 @@ describe('UpstreamSlots', () => {
     expect(gone.watched()).toBe(0);
 
     const live = client();
-    const next = slots.acquire(live.onGone);
+    const next = slots.acquire(live);
     expect(slots.queued).toBe(1);
     held();
     const release = await next;
@@ -57,9 +57,11 @@ describe('UpstreamSlots', () => {
   it('a client already gone when it would queue is not queued', async () => {
     const slots = new UpstreamSlots({ concurrency: 1, queue: 1 });
     slots.acquire();
-    const gone = (l: () => void) => {
-      queueMicrotask(l);
-      return () => {};
+    const gone = {
+      onGone: (l: () => void) => {
+        queueMicrotask(l);
+        return () => {};
+      },
     };
     await expect(slots.acquire(gone)).rejects.toBeInstanceOf(ClientClosedError);
     expect(slots.queued).toBe(0);
