@@ -23,7 +23,7 @@ export interface AdminDeps {
 const purgeBody = z.strictObject({
   tenant: z.string().min(1).optional(),
   /** an API key; hashed into its tenant id here, as the proxy does for `Authorization: Bearer <key>` */
-  api_key: z.string().min(1).optional(),
+  api_key: z.string().trim().min(1).optional(),
   namespace: z.string().optional(),
   model: z.string().min(1).optional(),
 });

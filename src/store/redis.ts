@@ -148,7 +148,14 @@ export class RedisStore implements Store {
    */
   private restoreSecrets(): void {
     for (const [key, value] of this.secrets) {
-      this.redis.set(key, value, 'NX').catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not put the shared secret back in redis'));
+      const restore = async () => {
+        await this.redis.set(key, value, 'NX');
+        const stored = await this.redis.getBuffer(key);
+        // Another replica made a new one first (every holder was away): the two now key tenants apart, and a purge
+        // through one misses what the other stored. Only a restart makes this one read the new secret.
+        if (stored && !stored.equals(value)) this.logger.error({ key }, 'the shared secret in redis is not the one this replica holds: restart this replica');
+      };
+      restore().catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not put the shared secret back in redis'));
     }
   }
 

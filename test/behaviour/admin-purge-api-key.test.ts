@@ -12,6 +12,16 @@ const purge = (apiKey: string) =>
   fetch(`${h.reprise.url}/admin/purge`, { method: 'POST', headers: { authorization: 'Bearer admin-secret-token', 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) }).then((r) => r.json() as Promise<{ deleted: number }>);
 
 describe('admin purge by api_key', () => {
+  it('a blank api_key is a 400 and purges nothing (it would name every organisation-only tenant)', async () => {
+    await rawRequest(h.reprise.url, 'POST', '/v1/chat/completions', [['openai-organization', 'org-only'], ['content-type', 'application/json']], BODY('What does an organisation alone know?'));
+    const before = h.reprise.store.size();
+    expect(before).toBeGreaterThan(0);
+    const res = await fetch(`${h.reprise.url}/admin/purge`, { method: 'POST', headers: { authorization: 'Bearer admin-secret-token', 'content-type': 'application/json' }, body: JSON.stringify({ api_key: '  ' }) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('api_key');
+    expect(h.reprise.store.size()).toBe(before);
+  });
+
   it('purges the answers of a caller who sends its key as x-api-key', async () => {
     const q = 'What is in my Anthropic-style account?';
     await rawRequest(h.reprise.url, 'POST', '/v1/chat/completions', [['x-api-key', 'sk-ant-customer'], ['content-type', 'application/json']], BODY(q));

@@ -430,6 +430,32 @@ describe('RedisStore: Redis down', () => {
     }
   });
 
+  it('a replica that finds another secret in Redis when it reconnects says so (its tenants no longer match the others\')', async () => {
+    const prefix = newPrefix();
+    const port = await freePort();
+    let relay = await startRelay(own.port, port);
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (_: object, msg?: string) => void errors.push(msg ?? '') };
+    const store = await startStore({ prefix, url: relay.url, timeoutMs: TIMEOUT, logger }, { track: false });
+    const check = own.client();
+    try {
+      await store.sharedSecret('tenant-secret');
+      // This replica is cut off; meanwhile Redis loses the secret and another replica makes a new one.
+      await relay.close();
+      await timeUntil(() => store.status === 'down', 5_000);
+      await check.set(`${prefix}:tenant-secret`, Buffer.alloc(32, 7));
+      relay = await startRelay(own.port, port);
+      await timeUntil(() => store.status === 'ready', 10_000);
+      await vi.waitFor(() => expect(errors.some((m) => m.includes('not the one this replica holds'))).toBe(true), { timeout: 5_000 });
+      // What Redis holds is left as it is: the other replica's.
+      expect((await check.getBuffer(`${prefix}:tenant-secret`))!.equals(Buffer.alloc(32, 7))).toBe(true);
+    } finally {
+      check.disconnect();
+      await store.close();
+      await relay.close();
+    }
+  });
+
   it('a Redis that stops answering (stalled, not down): every call gives up after the timeout, then it recovers', async () => {
     const relay = await startRelay(own.port);
     const store = await startStore({ prefix: newPrefix(), url: relay.url, timeoutMs: TIMEOUT }, { track: false });
