@@ -289,7 +289,10 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
 async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Promise<Outcome> {
   let release: Release;
   try {
-    const free = slot(cx, k.view);
+    // A leader whose client leaves while it waits keeps its place for the joiners waiting on its flight.
+    const lead = extra.lead;
+    const client = lead ? { onGone: (left: () => void) => k.view.onGone?.(() => lead.flight.sharers === 0 && left()) ?? (() => {}) } : k.view;
+    const free = cx.slots.acquire(client);
     release = typeof free === 'function' ? free : await free;
   } catch (err) {
     // Refused a slot (503): joiners of this request's flight go their own way.

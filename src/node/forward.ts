@@ -27,10 +27,18 @@ export function forwardNode(
   log: (status: number) => void,
 ): void {
   const handler = new ExchangeHandler(logger, res, exchange, call.method, log);
-  // The client closing before its whole answer went out aborts the upstream call.
-  res.on('close', () => {
-    if (!res.writableFinished) handler.clientGone();
-  });
+  if (res.destroyed || req.socket.destroyed) {
+    // Gone while its request was worked on (an embedding, a queue): upstream only for the joiners of its flight.
+    if (!handler.clientGone()) {
+      exchange.abort(new Error('client closed the request'));
+      return log(CLIENT_CLOSED);
+    }
+  } else {
+    // The client closing before its whole answer went out aborts the upstream call, unless joiners read it.
+    res.on('close', () => {
+      if (!res.writableFinished) handler.clientGone();
+    });
+  }
   // A client body of known length is held to it by node:http; one of unknown length is counted here.
   const body: Uint8Array | Readable | null =
     call.body === 'client' ? (req.headers['content-length'] !== undefined ? req : limited(req, call.bodyLimit, handler)) : call.body;
@@ -92,17 +100,19 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     private readonly log: (status: number) => void,
   ) {}
 
-  clientGone(): void {
-    if (this.gone) return;
+  /** The client has gone; true when joiners still read the answer, so the call goes on for them. */
+  clientGone(): boolean {
+    if (this.gone) return this.sharing;
     this.gone = true;
     // Others share this answer (joiners of its single-flight): read it to its end for them, writing nothing more
     // here; the exchange stops the call if they all leave too.
     if (this.ex.leaderGone(() => this.stop())) {
       this.sharing = true;
       this.controller?.resume();
-      return;
+      return true;
     }
     this.stop();
+    return false;
   }
 
   /** Abort the upstream call. */

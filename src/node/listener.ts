@@ -23,11 +23,11 @@ export function createListener(handler: Handler, deps: { dispatcher: Dispatcher;
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const log = (status: number) => logRequest(logger, method, url, status, outcome.log, start);
-    if (res.destroyed || req.socket.destroyed) {
+    if ((res.destroyed || req.socket.destroyed) && outcome.kind !== 'forward') {
       // The client went away while its request was worked on (an embedding, a judge call): nobody is left to
-      // answer. What the outcome holds (a flight to lead, a share of one) is let go, so no one waits on it.
-      if (outcome.kind === 'forward') outcome.exchange.abort(new Error('client closed the request'));
-      else if (outcome.kind === 'join') outcome.detach();
+      // answer. A share of a flight is let go. (A forward goes on for the joiners of its flight, if it has any:
+      // forwardNode sees the client gone.)
+      if (outcome.kind === 'join') outcome.detach();
       return log(CLIENT_CLOSED);
     }
     switch (outcome.kind) {

@@ -87,11 +87,6 @@ export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming
 
 async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc: Incoming, log: (status: number) => void): Promise<Response> {
   const { request } = inc;
-  if (request.signal.aborted) {
-    ex.abort(new Error('client closed the request'));
-    log(CLIENT_CLOSED);
-    return new Response(null, { status: 204 });
-  }
   // The upstream call has a signal of its own: when the client leaves, joiners of this request's flight may still
   // be reading the answer, and then the call goes on for them (Exchange.leaderGone).
   const upstreamCall = new AbortController();
@@ -107,7 +102,15 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
       upstreamCall.abort(new Error('client closed the request'));
     }
   };
-  request.signal.addEventListener('abort', clientGone, { once: true });
+  if (request.signal.aborted) {
+    // Gone while its request was worked on: upstream only for joiners waiting on its flight, if any.
+    clientGone();
+    if (!sharing) {
+      ex.abort(new Error('client closed the request'));
+      log(CLIENT_CLOSED);
+      return new Response(null, { status: 204 });
+    }
+  } else request.signal.addEventListener('abort', clientGone, { once: true });
 
   let tooLarge = false;
   const body = call.body === 'client' ? limited(request.body, call.bodyLimit, () => (tooLarge = true)) : call.body;
