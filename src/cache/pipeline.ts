@@ -162,9 +162,12 @@ async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
 /** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
 async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
   const done = flight.wait();
+  // A joiner whose client leaves while it waits is no reader any more: a leader gone too must not call for nobody.
+  const unwatch = k.view.onGone?.(done);
   try {
     return await joined(cx, k, flight);
   } finally {
+    unwatch?.();
     done();
   }
 }
@@ -289,9 +292,18 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
 async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Promise<Outcome> {
   let release: Release;
   try {
-    // A leader whose client leaves while it waits keeps its place for the joiners waiting on its flight.
+    // A leader whose client leaves while it waits keeps its place for the joiners waiting on its flight, until the
+    // last of them leaves too.
     const lead = extra.lead;
-    const client = lead ? { onGone: (left: () => void) => k.view.onGone?.(() => lead.flight.sharers === 0 && left()) ?? (() => {}) } : k.view;
+    const client = lead
+      ? {
+          onGone: (left: () => void) =>
+            k.view.onGone?.(() => {
+              if (lead.flight.sharers === 0) left();
+              else lead.flight.onUnshared = left;
+            }) ?? (() => {}),
+        }
+      : k.view;
     const free = cx.slots.acquire(client);
     release = typeof free === 'function' ? free : await free;
   } catch (err) {

@@ -207,7 +207,8 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     if (this.gone) {
       this.ex.abort(err);
       res.destroy();
-      if (!this.started && !this.sharing) this.log(CLIENT_CLOSED);
+      // Before the head nothing was logged for this request, sharing or not.
+      if (!this.started) this.log(CLIENT_CLOSED);
       return;
     }
     if (this.started) {

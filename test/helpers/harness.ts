@@ -6,7 +6,7 @@ import type { Embedder } from '../../src/embed/types.js';
 import { loadUseLiteThread } from '../../src/embed/use-lite-thread.js';
 import { MemoEmbedder } from '../../src/embed/memo.js';
 import { BatchingEmbedder } from '../../src/embed/batcher.js';
-import { silentLogger } from '../../src/observe/logger.js';
+import { silentLogger, type Logger } from '../../src/observe/logger.js';
 import type { Running } from '../../src/node/server.js';
 import { startFront } from './front.js';
 import type { Store } from '../../src/store/types.js';
@@ -40,7 +40,7 @@ export interface Harness {
 
 export async function startHarness(
   flags: Record<string, string> = {},
-  opts: { embedder?: Embedder | Promise<Embedder>; store?: Store } = {},
+  opts: { embedder?: Embedder | Promise<Embedder>; store?: Store; logger?: Logger } = {},
 ): Promise<Harness> {
   const up = await startFakeUpstream();
   const clock = new FakeClock();
@@ -49,7 +49,7 @@ export async function startHarness(
   const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', 'embed-wait': '60000', ...flags }, {});
   const reprise = await startFront(config, {
     embedder: opts.embedder ?? bundledEmbedder(),
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     now: clock.now,
     ...(opts.store && { store: opts.store }),
   });
