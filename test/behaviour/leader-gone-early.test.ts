@@ -36,19 +36,40 @@ function leader(q: string): Socket {
   return s;
 }
 
+/** A streaming request that holds the only upstream slot until `release()`; `holder` ends with its stream. */
+async function holdTheSlot(q: string): Promise<{ release: () => void; holder: Promise<void> }> {
+  let release!: () => void;
+  h.up.next({ holdUntil: new Promise<void>((r) => (release = r)) });
+  const c = new OpenAI({ apiKey: 'sk-early', baseURL: `${h.reprise.url}/v1`, maxRetries: 0 });
+  const holder = (async () => {
+    const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: q }], stream: true });
+    for await (const _ of s) void _;
+  })();
+  await vi.waitFor(() => expect(h.up.count('/chat/completions')).toBe(1));
+  return { release, holder };
+}
+
+/**
+ * A leader for `q` held in its embedding, a joiner on its flight, then the leader's client leaves and the embedding
+ * is let go; resolves with the joiner's response.
+ */
+async function joinThenLeaderLeavesInLookup(q: string) {
+  const gate = model.hold(q);
+  const l = leader(q);
+  await gate.asked;
+  const joiner = exchange(h.reprise.url, 'POST', '/v1/chat/completions', HEADERS, body(q));
+  await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
+  l.destroy();
+  await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(1));
+  gate.release();
+  return joiner;
+}
+
 describe('a leader whose client leaves before its upstream call', () => {
   it('during its semantic lookup: the joiner waiting on it is answered by its call', async () => {
     h.up.reset();
     const q = 'Left during the lookup?';
-    const gate = model.hold(q);
-    const l = leader(q);
-    await gate.asked;
-    const joiner = exchange(h.reprise.url, 'POST', '/v1/chat/completions', HEADERS, body(q));
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
-    l.destroy();
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(1));
-    gate.release();
-    const res = await joiner;
+    const res = await joinThenLeaderLeavesInLookup(q);
     expect(res.status).toBe(200);
     expect(res.header('x-cache-reason'), 'the joiner went its own way').toBe('coalesced');
     expect(h.up.count('/chat/completions')).toBe(1);
@@ -56,14 +77,7 @@ describe('a leader whose client leaves before its upstream call', () => {
 
   it('while it waits for an upstream slot: the joiner waiting on it is answered by its call', async () => {
     h.up.reset();
-    let release!: () => void;
-    h.up.next({ holdUntil: new Promise<void>((r) => (release = r)) });
-    const c = new OpenAI({ apiKey: 'sk-early', baseURL: `${h.reprise.url}/v1`, maxRetries: 0 });
-    const holder = (async () => {
-      const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Holds the only slot.' }], stream: true });
-      for await (const _ of s) void _;
-    })();
-    await vi.waitFor(() => expect(h.up.count('/chat/completions')).toBe(1));
+    const { release, holder } = await holdTheSlot('Holds the only slot.');
 
     const q = 'Left while queued?';
     const l = leader(q);
@@ -101,14 +115,7 @@ describe('a leader whose client leaves before its upstream call', () => {
   it('in the queue, with its joiner gone next: it gives its place up, no call is made for nobody', async () => {
     h.up.reset();
     logged.length = 0;
-    let release!: () => void;
-    h.up.next({ holdUntil: new Promise<void>((r) => (release = r)) });
-    const c = new OpenAI({ apiKey: 'sk-early', baseURL: `${h.reprise.url}/v1`, maxRetries: 0 });
-    const holder = (async () => {
-      const s = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Holds the only slot, again.' }], stream: true });
-      for await (const _ of s) void _;
-    })();
-    await vi.waitFor(() => expect(h.up.count('/chat/completions')).toBe(1));
+    const { release, holder } = await holdTheSlot('Holds the only slot, again.');
 
     const q = 'All gone while queued?';
     const l = leader(q);
@@ -130,16 +137,9 @@ describe('a leader whose client leaves before its upstream call', () => {
     logged.length = 0;
     h.up.next({ resetBeforeHead: true });
     const q = 'Logged when the shared call fails?';
-    const gate = model.hold(q);
-    const l = leader(q);
-    await gate.asked;
-    const joiner = exchange(h.reprise.url, 'POST', '/v1/chat/completions', HEADERS, body(q));
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
-    l.destroy();
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(1));
-    gate.release();
+    const joiner = await joinThenLeaderLeavesInLookup(q);
     // The shared call broke before its head: the joiner, who has had nothing yet, asks upstream itself.
-    expect((await joiner).status).toBe(200);
+    expect(joiner.status).toBe(200);
     await vi.waitFor(() => expect([...logged].sort()).toEqual([200, 499]));
     expect(h.up.count('/chat/completions')).toBe(2);
   });
