@@ -200,6 +200,11 @@ export class Flight {
     this.fail(new Error('the request this one joined went its own way'));
   }
 
+  /** Joiners waiting for the leader's decision (or its stored entry), not yet reading. */
+  get waiting(): number {
+    return this.waiters;
+  }
+
   /** Joiners reading the answer now, or waiting to. */
   get sharers(): number {
     return this.taps.size + this.waiters;
@@ -281,5 +286,12 @@ export class SingleFlight {
 
   get size(): number {
     return this.flights.size;
+  }
+
+  /** Joiners of the open flights waiting for their leader's decision (a gauge: summed when asked). */
+  get joinersWaiting(): number {
+    let n = 0;
+    for (const f of this.flights.values()) n += f.waiting;
+    return n;
   }
 }

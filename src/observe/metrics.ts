@@ -20,6 +20,10 @@ export interface Snapshot {
   embedBusy: number;
   /** entries stored exact-only, embedded later when the embedder is idle */
   backfill: { queued: number; done: number; skipped: number; dropped: number; failed: number; backlog: number };
+  /** --upstream-concurrency: upstream calls under way, and requests waiting for one (gauges) */
+  upstreamSlots: { underWay: number; queued: number };
+  /** single flights open, and joiners waiting on them for their leader's decision (gauges) */
+  flights: { open: number; joinersWaiting: number };
   /** --judge-model: borderline candidates the LLM judge was asked about, by verdict */
   judge: Record<'same' | 'different' | 'error', number>;
   /** --max-error-rate: what the budget decided for candidates that passed the static checks */
@@ -35,7 +39,11 @@ export interface Snapshot {
 }
 
 export class Metrics {
-  private readonly s: Snapshot = {
+  /** where the upstream slot gauges are read from (cache/upstream-slots.ts), once the handler has its slots */
+  slots: { readonly underWay: number; readonly queued: number } | undefined;
+  /** where the flight gauges are read from (cache/single-flight.ts) */
+  flights: { readonly size: number; readonly joinersWaiting: number } | undefined;
+  private readonly s: Omit<Snapshot, 'upstreamSlots' | 'flights'> = {
     requests: { HIT: 0, MISS: 0, BYPASS: 0, ERROR: 0 },
     hits: { exact: 0, semantic: 0 },
     faults: { embed: 0, search: 0, store: 0, lookup: 0, key: 0 },
@@ -109,7 +117,11 @@ export class Metrics {
   }
 
   snapshot(): Snapshot {
-    return structuredClone(this.s);
+    return {
+      ...structuredClone(this.s),
+      upstreamSlots: { underWay: this.slots?.underWay ?? 0, queued: this.slots?.queued ?? 0 },
+      flights: { open: this.flights?.size ?? 0, joinersWaiting: this.flights?.joinersWaiting ?? 0 },
+    };
   }
 
   /** Prometheus text exposition format. */
@@ -138,6 +150,10 @@ export class Metrics {
     metric('reprise_budget_labels_total', 'Error budget: explored answers compared with the candidate\'s.', Object.entries(b.labels).map(([k, v]) => [{ result: k }, v]));
     if (b.measuredErrorRate !== null) gauge('reprise_budget_measured_error_rate', 'Error budget: wrong share of sampled would-be hits.', b.measuredErrorRate);
     gauge('reprise_budget_strictness', 'Error budget: factor the error bound is scaled by after measured errors.', b.strictness);
+    gauge('reprise_upstream_slots_in_use', 'Upstream calls under way, of --upstream-concurrency (0 when unlimited).', this.slots?.underWay ?? 0);
+    gauge('reprise_upstream_queue_length', 'Requests waiting for an upstream slot (--upstream-queue).', this.slots?.queued ?? 0);
+    gauge('reprise_flights_open', 'Single flights open: one lookup and upstream call shared by identical requests.', this.flights?.size ?? 0);
+    gauge('reprise_flight_joiners_waiting', 'Requests waiting on another request\'s flight for its decision.', this.flights?.joinersWaiting ?? 0);
     metric('reprise_embed_busy_total', 'Lookups that skipped the semantic step: no embedding could start within --embed-wait.', [[{}, s.embedBusy]]);
     const { backlog, ...events } = s.backfill;
     metric('reprise_backfill_total', 'Entries stored without their vector, by what became of them (embedded later when idle, or not).', Object.entries(events).map(([k, v]) => [{ event: k }, v]));

@@ -58,7 +58,7 @@ async function joinThenLeaderLeavesInLookup(q: string) {
   const l = leader(q);
   await gate.asked;
   const joiner = exchange(h.reprise.url, 'POST', '/v1/chat/completions', HEADERS, body(q));
-  await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
+  await vi.waitFor(() => expect(h.reprise.metrics.snapshot().flights.joinersWaiting).toBe(1));
   l.destroy();
   await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(1));
   gate.release();
@@ -81,9 +81,9 @@ describe('a leader whose client leaves before its upstream call', () => {
 
     const q = 'Left while queued?';
     const l = leader(q);
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().upstreamSlots.queued).toBe(1));
     const joiner = exchange(h.reprise.url, 'POST', '/v1/chat/completions', HEADERS, body(q));
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(3));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().flights.joinersWaiting).toBe(1));
     l.destroy();
     await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
     release();
@@ -102,7 +102,7 @@ describe('a leader whose client leaves before its upstream call', () => {
     const l = leader(q);
     await gate.asked;
     const j = leader(q);
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().flights.joinersWaiting).toBe(1));
     l.destroy();
     j.destroy();
     await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(0));
@@ -119,9 +119,9 @@ describe('a leader whose client leaves before its upstream call', () => {
 
     const q = 'All gone while queued?';
     const l = leader(q);
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().upstreamSlots.queued).toBe(1));
     const j = leader(q);
-    await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(3));
+    await vi.waitFor(() => expect(h.reprise.metrics.snapshot().flights.joinersWaiting).toBe(1));
     l.destroy();
     await vi.waitFor(() => expect(h.reprise.inFlight()).toBe(2));
     j.destroy();

@@ -48,13 +48,13 @@ describe('a queued request whose client left', () => {
     const gone = connect(Number(port), hostname);
     gone.on('error', () => {});
     gone.write(request);
-    await vi.waitFor(() => expect(r.inFlight()).toBe(2));
+    await vi.waitFor(() => expect(r.metrics.snapshot().upstreamSlots.queued).toBe(1));
     gone.destroy();
-    await vi.waitFor(() => expect(r.inFlight()).toBe(1));
+    await vi.waitFor(() => expect(r.metrics.snapshot().upstreamSlots.queued).toBe(0));
 
     // A live caller now: the only queued one has gone, so it should be queued, not refused.
     const third = exchange(r.url, 'POST', '/v1/chat/completions', AUTH, body(`A live caller, beside ${route}.`));
-    const settled = await Promise.race([third.then((x) => x.status), vi.waitFor(() => expect(r.inFlight()).toBe(2)).then(() => 'queued' as const)]);
+    const settled = await Promise.race([third.then((x) => x.status), vi.waitFor(() => expect(r.metrics.snapshot().upstreamSlots.queued).toBe(1)).then(() => 'queued' as const)]);
     release();
     await first;
     const status = typeof settled === 'number' ? settled : (await third).status;
@@ -75,7 +75,7 @@ describe('a queued request whose client left', () => {
     const gone = connect(Number(port), hostname);
     gone.on('error', () => {});
     gone.write('GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-slot\r\n\r\n');
-    await vi.waitFor(() => expect(r.inFlight()).toBe(2));
+    await vi.waitFor(() => expect(r.metrics.snapshot().upstreamSlots.queued).toBe(1));
     gone.destroy();
     await vi.waitFor(() => expect(r.inFlight()).toBe(1));
     release();

@@ -116,8 +116,11 @@ describe('--upstream-concurrency and --upstream-queue', () => {
     })();
     await vi.waitFor(() => expect(up.count('/chat/completions')).toBe(1));
     const second = c.chat.completions.create(ask('Second, waits for a slot.'));
-    // The second is queued, not sent: wait until Reprise has it (it is in flight on the server), then the third.
-    await vi.waitFor(() => expect(r.inFlight()).toBe(2));
+    // The second is queued, not sent: wait until it waits for a slot (past its lookup), then the third.
+    await vi.waitFor(() => expect(r.metrics.snapshot().upstreamSlots).toEqual({ underWay: 1, queued: 1 }));
+    const scraped = await (await fetch(`${r.url}/metrics`)).text();
+    expect(scraped).toMatch(/^reprise_upstream_slots_in_use 1$/m);
+    expect(scraped).toMatch(/^reprise_upstream_queue_length 1$/m);
     const third = await exchange(r.url, 'POST', '/v1/chat/completions', [['authorization', 'Bearer sk-limits'], ['content-type', 'application/json']], JSON.stringify(ask('Third, refused.')));
     expect(third.status).toBe(503);
     expect(third.header('retry-after')).toBe('1');
