@@ -152,10 +152,7 @@ class ForwardExchange implements Exchange {
   }
 
   leaderGone(stop: () => void): boolean {
-    const flight = this.flight;
-    if (this.settled || !flight || flight.sharers === 0) return false;
-    flight.onUnshared = stop;
-    return true;
+    return !this.settled && this.flight !== undefined && this.flight.leaderGone(stop);
   }
 
   error(err: unknown): Reply {

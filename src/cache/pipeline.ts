@@ -295,15 +295,7 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
     // A leader whose client leaves while it waits keeps its place for the joiners waiting on its flight, until the
     // last of them leaves too.
     const lead = extra.lead;
-    const client = lead
-      ? {
-          onGone: (left: () => void) =>
-            k.view.onGone?.(() => {
-              if (lead.flight.sharers === 0) left();
-              else lead.flight.onUnshared = left;
-            }) ?? (() => {}),
-        }
-      : k.view;
+    const client = lead ? { onGone: (left: () => void) => k.view.onGone?.(() => lead.flight.leaderGone(left) || left()) ?? (() => {}) } : k.view;
     const free = cx.slots.acquire(client);
     release = typeof free === 'function' ? free : await free;
   } catch (err) {
@@ -321,17 +313,12 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
 
 /** Upstream, leaving the cache alone. */
 async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
-  const free = slot(cx, view);
+  const free = cx.slots.acquire(view);
   const release = typeof free === 'function' ? free : await free;
   cx.metrics.request(info.status);
   cx.metrics.upstream();
   const call = upstreamCall(cx.base, { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
   return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release), log: { cache: info.status, reason: info.reason } };
-}
-
-/** An upstream slot (cache/upstream-slots.ts): at once when one is free, which is the usual case. */
-function slot(cx: PipelineContext, view: RequestView): Release | Promise<Release> {
-  return cx.slots.acquire(view);
 }
 
 /** A cache fault: say so, count it, and go upstream without the cache. */

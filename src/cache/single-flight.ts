@@ -230,11 +230,18 @@ export class Flight {
     if (this.taps.size === 0 && this.waiters === 0 && !this.ended) this.onUnshared?.();
   }
 
+  /** Called when the last joiner leaves before the answer ended, once the leader's client has gone (leaderGone). */
+  private onUnshared: (() => void) | undefined;
+
   /**
-   * Called when the last joiner leaves before the answer ended: the leader's front sets it once its own client has
-   * gone, so that the upstream call stops when nobody at all is left to read it.
+   * The leader's client has gone. With joiners reading or waiting, `stop` is called once the last of them leaves too
+   * (a later call replaces it), and this returns true; with none, it returns false and the caller stops now.
    */
-  onUnshared: (() => void) | undefined;
+  leaderGone(stop: () => void): boolean {
+    if (this.sharers === 0) return false;
+    this.onUnshared = stop;
+    return true;
+  }
 
   /** A copy of the response body from its first byte, or undefined if that is no longer possible. */
   subscribe(): Tap | undefined {
