@@ -42,6 +42,13 @@ export const OPTIONS = {
     doc: 'OpenAI-compatible base URL that misses are forwarded to',
     schema: url,
   },
+  anthropicUpstream: {
+    flag: 'anthropic-upstream',
+    env: 'ANTHROPIC_UPSTREAM_URL',
+    default: 'https://api.anthropic.com/v1',
+    doc: 'Anthropic base URL that /v1/messages (and every request an Anthropic SDK sends) is forwarded to',
+    schema: url,
+  },
   cacheEnabled: {
     flag: 'cache',
     env: 'CACHE_ENABLED',
@@ -349,6 +356,7 @@ export function redactedSettings(config: Config): Record<string, unknown> {
     adminToken: config.adminToken ? '[set]' : '',
     tenantSecret: config.tenantSecret ? '[set]' : '',
     upstream: redactUrl(config.upstream),
+    anthropicUpstream: redactUrl(config.anthropicUpstream),
     redisUrl: redactUrl(config.redisUrl),
   };
 }

@@ -15,10 +15,13 @@ import { SingleFlight } from './cache/single-flight.js';
 import { UpstreamSlots } from './cache/upstream-slots.js';
 import { randomSecret, Tenants } from './cache/tenant.js';
 import { verifierFor } from './cache/verifier/registry.js';
-import type { WireApi } from './cache/wire.js';
+import type { UpstreamName, WireApi } from './cache/wire.js';
+import { ANTHROPIC_ERRORS } from './anthropic/errors.js';
+import { MESSAGES } from './anthropic/messages.js';
 import type { Embedder } from './embed/types.js';
 import type { RequestView } from './http/types.js';
-import { errorReply, NotFoundError, PayloadTooLargeError, RepriseError } from './openai/errors.js';
+import { errorReply, NotFoundError, OPENAI_ERRORS, PayloadTooLargeError, RepriseError, type ErrorDialect } from './openai/errors.js';
+import { RESPONSES } from './openai/responses.js';
 import { CHAT, COMPLETIONS, EMBEDDINGS } from './openai/wire.js';
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -32,6 +35,8 @@ import type { UpstreamFetch } from './upstream/types.js';
 export interface AppDeps {
   config: {
     upstream: string;
+    /** where /v1/messages goes @default https://api.anthropic.com/v1 */
+    anthropicUpstream?: string;
     cacheEnabled: boolean;
     sharedCache: boolean;
     ttl: number;
@@ -106,7 +111,28 @@ const CACHED: ReadonlyMap<string, WireApi> = new Map([
   ['/v1/chat/completions', CHAT],
   ['/v1/completions', COMPLETIONS],
   ['/v1/embeddings', EMBEDDINGS],
+  ['/v1/responses', RESPONSES],
+  ['/v1/messages', MESSAGES],
 ]);
+
+export const ANTHROPIC_UPSTREAM = 'https://api.anthropic.com/v1';
+
+/** Anthropic's routes: /v1/messages and everything under it (count_tokens, batches). */
+const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/');
+
+/**
+ * Where a route that is not cached goes: Anthropic's routes, and any request an Anthropic SDK sends (it always says
+ * `anthropic-version`; its /v1/models is Anthropic's list), to the Anthropic upstream; everything else to OpenAI's.
+ */
+function passthroughUpstream(path: string, view: RequestView): UpstreamName {
+  return isAnthropicPath(path) || view.headers.get('anthropic-version') !== undefined ? 'anthropic' : 'openai';
+}
+
+/** How Reprise's own errors look on a route: Anthropic's shape for Anthropic's routes, OpenAI's elsewhere. */
+function dialectOf(url: string): ErrorDialect {
+  const q = url.indexOf('?');
+  return isAnthropicPath(q < 0 ? url : url.slice(0, q)) ? ANTHROPIC_ERRORS : OPENAI_ERRORS;
+}
 
 export function createHandler(deps: AppDeps): Handler {
   const { config, logger, store } = deps;
@@ -134,7 +160,7 @@ export function createHandler(deps: AppDeps): Handler {
     ...(config.threshold !== undefined && { threshold: config.threshold }),
     bodyLimit: config.bodyLimit,
     ...(config.maxEntryBytes !== undefined && { maxAnswerBytes: config.maxEntryBytes }),
-    base: upstreamBase(config.upstream),
+    bases: { openai: upstreamBase(config.upstream), anthropic: upstreamBase(config.anthropicUpstream ?? ANTHROPIC_UPSTREAM) },
     flights: (metrics.flights = new SingleFlight()),
     raw: new RawExact(deps.hashBytes ?? sha256Bytes),
     ...(deps.hashText && { hashText: deps.hashText }),
@@ -206,8 +232,12 @@ export function createHandler(deps: AppDeps): Handler {
     const free = cx.slots.acquire(view);
     const release = typeof free === 'function' ? free : await free;
     const hasBody = view.method !== 'GET' && view.method !== 'HEAD';
-    const call = upstreamCall(cx.base, { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
-    return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release), log: { cache: info.status, reason: info.reason } };
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const upstream = passthroughUpstream(path, view);
+    const call = upstreamCall(cx.bases[upstream], { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
+    const errors = upstream === 'anthropic' ? ANTHROPIC_ERRORS : OPENAI_ERRORS;
+    return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release, errors), log: { cache: info.status, reason: info.reason } };
   }
 
   return {
@@ -218,7 +248,7 @@ export function createHandler(deps: AppDeps): Handler {
         outcome = await route(view);
       } catch (err) {
         if (!(err instanceof RepriseError)) logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unhandled error');
-        outcome = { kind: 'reject', reply: errorReply(err), log: {} };
+        outcome = { kind: 'reject', reply: errorReply(err, dialectOf(view.url)), log: {} };
       }
       // A HEAD is answered as its GET would be, without the body.
       if (view.method === 'HEAD' && 'reply' in outcome) outcome.reply = { ...outcome.reply, body: null };

@@ -10,6 +10,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   port: 8080,
   host: '0.0.0.0',
   upstream: 'https://api.openai.com/v1',
+  anthropicUpstream: 'https://api.anthropic.com/v1',
   cacheEnabled: true,
   threshold: undefined,
   ttl: 86400,

@@ -4,36 +4,23 @@
  * budget learns from, so it leans to "no": a false "no" only costs hit rate, a false "yes" lets wrong hits through.
  */
 import type { Embedder } from '../embed/types.js';
-import type { ChatChoice, TextChoice } from '../openai/completion.js';
 import { failedGuard } from './verifier/guards.js';
 
 /** Cosine two answers' embeddings need to count as saying the same thing. */
 export const ANSWER_AGREEMENT = 0.92;
-
-/** The text of every choice, tool calls included, in choice order. */
-export function answerText(response: unknown): string {
-  const choices = (response as { choices?: unknown } | null)?.choices;
-  if (!Array.isArray(choices)) return '';
-  return (choices as Array<Partial<ChatChoice & TextChoice>>)
-    .map((c) => {
-      if (typeof c.text === 'string') return c.text;
-      const calls = (c.message?.tool_calls ?? []).map((t) => `${t.function?.name ?? ''}(${t.function?.arguments ?? ''})`);
-      return [c.message?.content ?? '', ...calls].filter(Boolean).join(' ');
-    })
-    .join('\n');
-}
 
 function normalise(text: string): string {
   return text.toLowerCase().replace(/\s+/g, ' ').replace(/[\s.!?]+$/, '').trim();
 }
 
 /**
- * True when `fresh` (what upstream just said) and `cached` (what the candidate would have served) agree: the same
- * text; or no differing detail (numbers, names, negation...) and embeddings at least ANSWER_AGREEMENT alike.
+ * True when `fresh` (what upstream just said) and `cached` (what the candidate would have served), as text
+ * (WireApi.answerText), agree: the same text; or no differing detail (numbers, names, negation...) and embeddings at
+ * least ANSWER_AGREEMENT alike.
  */
-export async function answersAgree(fresh: unknown, cached: unknown, embedder: Embedder): Promise<boolean> {
-  const a = answerText(fresh).trim();
-  const b = answerText(cached).trim();
+export async function answersAgree(fresh: string, cached: string, embedder: Embedder): Promise<boolean> {
+  const a = fresh.trim();
+  const b = cached.trim();
   if (a === '' || b === '') return false;
   if (normalise(a) === normalise(b)) return true;
   // Names are told apart by their capitals, so the guards see the texts as written.

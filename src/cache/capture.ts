@@ -47,8 +47,10 @@ export class Capture {
       for (const ev of this.parser.end()) this.assembly!.add(ev.data, ev.event);
       // An event too long for the parser was dropped: what is left would be served as the whole answer.
       if (this.parser.overflowed) return { ok: false, reason: 'too-large' };
+      // What the stream folds into is held to the same rule as a JSON answer (a Responses stream ends with the whole
+      // response, whatever its status).
       const answer = this.assembly!.complete();
-      return answer === undefined ? { ok: false, reason: 'incomplete-stream' } : { ok: true, answer, bytes: this.size };
+      return answer === undefined || !this.wire.storable(answer) ? { ok: false, reason: 'incomplete-stream' } : { ok: true, answer, bytes: this.size };
     }
     let answer: unknown;
     try {

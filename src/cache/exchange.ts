@@ -7,8 +7,7 @@
  */
 import type { Embedder } from '../embed/types.js';
 import type { ClientHead, HeaderList, Reply } from '../http/types.js';
-import { brokenStreamTail, errorReply, UpstreamError } from '../openai/errors.js';
-import type { ParsedRequest } from '../openai/request.js';
+import { brokenStreamTail, errorReply, OPENAI_ERRORS, UpstreamError, type ErrorDialect } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Store } from '../store/types.js';
@@ -25,7 +24,7 @@ import type { CachePolicy } from './policy.js';
 import type { Flight } from './single-flight.js';
 import type { Release } from './upstream-slots.js';
 import { storeAnswer } from './store-answer.js';
-import type { WireApi } from './wire.js';
+import type { ParsedRequest, WireApi } from './wire.js';
 
 export interface ExchangeDeps {
   store: Store;
@@ -61,9 +60,10 @@ const NO_BODY = new Set([204, 205, 304]);
 /**
  * @param info what the client is told (X-Cache-Status, X-Cache-Reason)
  * @param miss absent for a forward that leaves the cache alone (bypass, fault, other routes)
+ * @param errors the shape of Reprise's own errors for this route @default the miss's wire's, else OpenAI's
  */
-export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release): Exchange {
-  return new ForwardExchange(deps, info, miss, release);
+export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release, errors?: ErrorDialect): Exchange {
+  return new ForwardExchange(deps, info, miss, release, errors ?? miss?.wire.errors ?? OPENAI_ERRORS);
 }
 
 /** A class rather than closures: one is made for every forwarded request. */
@@ -83,6 +83,7 @@ class ForwardExchange implements Exchange {
     private readonly miss: MissPlan | undefined,
     /** frees this call's upstream slot (cache/upstream-slots.ts) */
     private readonly freeSlot: Release = () => {},
+    private readonly errors: ErrorDialect = OPENAI_ERRORS,
   ) {
     this.flight = miss?.lead?.flight;
   }
@@ -133,7 +134,7 @@ class ForwardExchange implements Exchange {
       this.notStored(captured.reason);
       return;
     }
-    if (miss.explore) void label(this.deps, miss.embedder, miss.explore, captured.answer);
+    if (miss.explore) void label(this.deps, miss, miss.explore, captured.answer);
     // The client's response ends once the answer is stored (a missing vector is filled in later, cache/backfill.ts).
     return this.store(miss, captured.answer, captured.bytes);
   }
@@ -148,7 +149,7 @@ class ForwardExchange implements Exchange {
         this.release();
       }
     }
-    return brokenStreamTail(this.clientHeaders, reason);
+    return brokenStreamTail(this.clientHeaders, reason, this.errors);
   }
 
   leaderGone(stop: () => void): boolean {
@@ -163,7 +164,7 @@ class ForwardExchange implements Exchange {
       this.flight?.fail(err);
       this.release();
     }
-    const reply = errorReply(err);
+    const reply = errorReply(err, this.errors);
     return { ...reply, headers: withCacheInfo(reply.headers, this.info) };
   }
 
@@ -198,11 +199,11 @@ function isEventStream(headers: HeaderList): boolean {
 }
 
 /** An explored request completed: would the candidate's answer have done? Teach the budget either way. */
-async function label(deps: ExchangeDeps, embedder: Embedder, explore: Exploration, fresh: unknown): Promise<void> {
+async function label(deps: ExchangeDeps, miss: MissPlan, explore: Exploration, fresh: unknown): Promise<void> {
   const budget = deps.budget;
   if (!budget) return;
   try {
-    const correct = await answersAgree(fresh, explore.entry.response, embedder);
+    const correct = await answersAgree(miss.wire.answerText(fresh), miss.wire.answerText(explore.entry.response), miss.embedder);
     budget.learn(explore.entry.id, explore.score, correct, explore.sampled);
     deps.metrics.budgetLabel(correct, budget.stats());
   } catch (err) {

@@ -4,7 +4,7 @@
  * bytes in each form are worked out once per entry object and kept weakly with it (re-serialising on every hit was
  * a visible share of an exact hit's CPU). A store that decodes a new object per read (Redis) gains nothing from it.
  */
-import type { ParsedRequest } from '../openai/request.js';
+import type { ParsedRequest } from './wire.js';
 import type { Reply } from '../http/types.js';
 import type { Entry } from '../store/types.js';
 import { hitCacheHeaders, type HitInfo } from './cache-headers.js';

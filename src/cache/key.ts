@@ -2,10 +2,9 @@
  * @module cache/key: split a request into a scope (exact hash of everything that can change the answer)
  * and a query text (the last user turn, matched semantically inside the scope). DESIGN: cache-key contract.
  */
-import type { ChatMessage, Endpoint } from '../openai/request.js';
-import { messageText } from '../openai/request.js';
 import { sha256 } from './hash.js';
 import { canonicalJson } from './key-json.js';
+import type { Endpoint, QuerySplit } from './wire.js';
 
 export interface CacheKey {
   /** hash of endpoint, model, parameters, history, non-text parts, tenant, namespace and embedder */
@@ -30,6 +29,8 @@ export interface KeyContext {
   inputLength?: (text: string) => number;
   /** hex SHA-256 of a string (Node passes node:crypto's: a long prompt is hashed in milliseconds) @default pure JS */
   hash?: (text: string) => string;
+  /** the request's headers that change the answer (WireApi.scopeHeaders), by name; absent ones left out */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Where to cut `text` to at most `n` code units, never inside a surrogate pair. */
@@ -72,10 +73,11 @@ export function normaliseText(text: string): string {
     .trimEnd();
 }
 
-/** The body to key: the endpoint, and the body as cache/key-json.ts reads it (a plain parsed body keys alike). */
+/** The body to key: the endpoint, the body as cache/key-json.ts reads it (a plain parsed body keys alike), and where its query text is. */
 export interface KeyInput {
   endpoint: Endpoint;
   body: Record<string, unknown>;
+  split: QuerySplit;
 }
 
 export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
@@ -84,29 +86,9 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
   const params: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = req.body[k];
 
-  let text = '';
-  let semantic = false;
-  if (req.endpoint === 'chat') {
-    const messages = params.messages as ChatMessage[];
-    const last = messages[messages.length - 1]!;
-    if (last.role === 'user') {
-      text = messageText(last.content);
-      semantic = true;
-      // The last turn's non-text parts (images, audio, files), where the text parts stand among them, and its
-      // other fields stay in the scope; only the words are matched.
-      const rest: Record<string, unknown> = Object.assign(Object.create(null), last);
-      rest.content = Array.isArray(last.content) ? last.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? { ...p, text: undefined } : p)) : null;
-      params.messages = [...messages.slice(0, -1), rest];
-    }
-  } else if (req.endpoint === 'completions') {
-    const prompt = params.prompt;
-    const single = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string' ? prompt[0] : undefined;
-    if (single !== undefined) {
-      text = single;
-      semantic = true;
-      params.prompt = typeof prompt === 'string' ? '<text>' : ['<text>'];
-    }
-  }
+  const found = req.split(params);
+  const text = found ?? '';
+  let semantic = found !== undefined;
   // A text longer than the embedder reads is cut for embedding; what was cut goes into the scope, so two prompts that
   // differ only after the cut never match each other semantically (they may still match exactly). The cut is made
   // in the text as the exact key normalises it, so texts that key alike also cut alike.
@@ -118,7 +100,7 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
   const rest = cut < normal.length ? hash(normal.slice(cut)) : undefined;
   // Without a semantic text the whole request is in the scope and the text key is constant: exact match only.
   const scope = hash(
-    canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, query: ctx.query ?? '', cut: rest, params }),
+    canonicalJson({ v: 1, endpoint: req.endpoint, tenant: ctx.tenant, namespace: ctx.namespace, embedder: ctx.embedderId, query: ctx.query ?? '', headers: ctx.headers, cut: rest, params }),
   );
   const textKey = semantic ? hash(normal) : '-';
   return { scope, text, embedText, textKey, semantic };

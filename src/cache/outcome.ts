@@ -71,7 +71,15 @@ export type Outcome =
    * Share another request's upstream answer: write `head`, then `attach` a sink for the body (which starts with the
    * bytes that went out before). A front whose client is gone calls `detach` instead.
    */
-  | { kind: 'join'; head: ClientHead; attach(sink: ByteSink): void; detach(): void; log: LogInfo };
+  | {
+      kind: 'join';
+      head: ClientHead;
+      attach(sink: ByteSink): void;
+      detach(): void;
+      /** what to write before ending a join whose shared answer broke (its API's SSE error event); undefined: cut it */
+      tail(err: unknown): Uint8Array | undefined;
+      log: LogInfo;
+    };
 
 /** The outcomes a front writes as one complete reply. */
 export type FixedOutcome = Extract<Outcome, { reply: Reply }>;

@@ -15,8 +15,8 @@
  */
 import type { Embedder } from '../embed/types.js';
 import { TOO_LARGE, type RequestView } from '../http/types.js';
-import { PayloadTooLargeError } from '../openai/errors.js';
-import { parseJson, type ParsedRequest } from '../openai/request.js';
+import { brokenStreamTail, PayloadTooLargeError } from '../openai/errors.js';
+import { parseJson } from '../openai/request.js';
 import type { Logger } from '../observe/logger.js';
 import type { FaultStage, Metrics } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
@@ -36,7 +36,7 @@ import type { Flight, SingleFlight } from './single-flight.js';
 import type { Tenants } from './tenant.js';
 import type { LoadedVerifier } from './verify.js';
 import type { Release, UpstreamSlots } from './upstream-slots.js';
-import type { WireApi } from './wire.js';
+import type { ParsedRequest, UpstreamName, WireApi } from './wire.js';
 
 /** What the cached path works with; built once per process (handle.ts). */
 export interface PipelineContext extends ExchangeDeps {
@@ -53,7 +53,8 @@ export interface PipelineContext extends ExchangeDeps {
   /** operator's threshold; undefined = the verifier's floor, or the embedder's default without one */
   threshold?: number;
   bodyLimit: number;
-  base: UpstreamBase;
+  /** where each API's requests go (--upstream, --anthropic-upstream) */
+  bases: Readonly<Record<UpstreamName, UpstreamBase>>;
   flights: SingleFlight;
   raw: RawExact;
   /** the limit on concurrent upstream calls */
@@ -103,30 +104,38 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   if (!policy || !embedder || !tenants || (!policy.read && !policy.write)) {
     parseBody(wire, decoder.decode(body));
     const reason = !policy ? 'disabled' : !embedder || !tenants ? 'warming-up' : policy.reason;
-    return bypass(cx, view, body, { status: 'BYPASS', ...(reason && { reason }) });
+    return bypass(cx, wire, view, body, { status: 'BYPASS', ...(reason && { reason }) });
   }
 
   // The query goes upstream (a version, a deployment, a key): it is part of the tenant's credentials and the scope.
   const q = view.url.indexOf('?');
   const query = q < 0 ? '' : view.url.slice(q + 1);
   const tenant = tenants.of(view.headers, query);
-  // A body seen before under the same target, tenant and namespace: its key is known, so no parse is needed to hit.
-  const raw = policy.read ? cx.raw.key(view.url, tenant, policy.namespace, embedder.id, body) : undefined;
+  const headers = scopeHeaders(wire, view);
+  // A body seen before under the same target, scoped headers, tenant and namespace: its key is known, so no parse is
+  // needed to hit. (A body the wire bypasses is never learned, so it never gets here.)
+  const route = headers ? `${view.url}\n${JSON.stringify(headers)}` : view.url;
+  const raw = policy.read ? cx.raw.key(route, tenant, policy.namespace, embedder.id, body) : undefined;
   const known = raw === undefined ? undefined : cx.raw.get(raw);
   if (known) {
     const found = await exactLookup(cx.store, known, policy, cx.now);
     if (found.kind === 'hit') return hit(cx, wire, found, known.form, view, body);
-    if (found.kind === 'fault') return fault(cx, view, body, found);
+    if (found.kind === 'fault') return fault(cx, wire, view, body, found);
   }
 
   const text = decoder.decode(body);
   const parsed = parseBody(wire, text);
+  const skip = wire.bypass?.(parsed);
+  if (skip) return bypass(cx, wire, view, body, { status: 'BYPASS', reason: skip });
   let key: CacheKey;
   try {
-    key = buildKey({ endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown> }, { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }), ...(cx.hashText && { hash: cx.hashText }) });
+    key = buildKey(
+      { endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown>, split: parsed.split },
+      { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(headers && { headers }), ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }), ...(cx.hashText && { hash: cx.hashText }) },
+    );
   } catch (error) {
     // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
-    if (error instanceof KeyDepthError) return fault(cx, view, body, { stage: 'key', error });
+    if (error instanceof KeyDepthError) return fault(cx, wire, view, body, { stage: 'key', error });
     throw error;
   }
   const form = answerForm(parsed, wire);
@@ -138,7 +147,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   if (!known) {
     const found = await exactLookup(cx.store, key, policy, cx.now);
     if (found.kind === 'hit') return hit(cx, wire, found, form, view, body);
-    if (found.kind === 'fault') return fault(cx, view, body, found);
+    if (found.kind === 'fault') return fault(cx, wire, view, body, found);
   }
   return shared(cx, k);
 }
@@ -194,6 +203,7 @@ async function joined(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Ou
       head: { status: d.status, headers: withCacheInfo(d.headers, info) },
       attach: (sink) => tap.attach(sink),
       detach: () => tap.detach(),
+      tail: (err) => brokenStreamTail(d.headers, err, k.wire.errors),
       log: { cache: info.status, reason: info.reason },
     };
   }
@@ -220,7 +230,7 @@ async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; en
   if (found.kind === 'fault') {
     leading.flight.abandon();
     leading.end();
-    return fault(cx, k.view, k.body, found);
+    return fault(cx, k.wire, k.view, k.body, found);
   }
   if (found.explore) cx.metrics.budgetDecision(found.reason.replace(/^budget-/, ''));
   const busy = found.reason === 'embed-busy';
@@ -248,7 +258,8 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
       now: cx.now,
       ...(verifier && { verifier }),
       ...(budget && { budget }),
-      ...(judge && {
+      // The judge asks the OpenAI upstream, with the caller's credentials: never with another API's.
+      ...(judge && k.wire.upstream === 'openai' && {
         judge: {
           band: judge.band,
           ask: async (query: string, candidate: string) => {
@@ -281,7 +292,7 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
     tokens = wire.tokens(entry.response);
   } catch (error) {
     // An entry whose answer cannot be serialised or read is the store's fault: fail open.
-    return fault(cx, view, body, { stage: 'lookup', error });
+    return fault(cx, wire, view, body, { stage: 'lookup', error });
   }
   cx.metrics.request('HIT');
   cx.metrics.hit(match, tokens);
@@ -307,23 +318,33 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
   cx.metrics.request(info.status);
   cx.metrics.upstream();
   const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
-  const call = upstreamCall(cx.base, { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
+  const call = upstreamCall(cx.bases[k.wire.upstream], { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
   return { kind: 'forward', call, exchange: createExchange(cx, info, plan, release), log: { cache: info.status, reason: info.reason } };
 }
 
 /** Upstream, leaving the cache alone. */
-async function bypass(cx: PipelineContext, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
+async function bypass(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
   const free = cx.slots.acquire(view);
   const release = typeof free === 'function' ? free : await free;
   cx.metrics.request(info.status);
   cx.metrics.upstream();
-  const call = upstreamCall(cx.base, { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
-  return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release), log: { cache: info.status, reason: info.reason } };
+  const call = upstreamCall(cx.bases[wire.upstream], { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
+  return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release, wire.errors), log: { cache: info.status, reason: info.reason } };
 }
 
 /** A cache fault: say so, count it, and go upstream without the cache. */
-function fault(cx: PipelineContext, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Promise<Outcome> {
+function fault(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Promise<Outcome> {
   cx.metrics.fault(found.stage);
   cx.logger.warn({ stage: found.stage, err: String(found.error) }, 'cache fault; failing open');
-  return bypass(cx, view, body, { status: 'ERROR', reason: found.stage });
+  return bypass(cx, wire, view, body, { status: 'ERROR', reason: found.stage });
+}
+
+/** The request's values of the wire's scoped headers (an API version, betas), by name; undefined when it has none. */
+function scopeHeaders(wire: WireApi, view: RequestView): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of wire.scopeHeaders ?? []) {
+    const v = view.headers.get(name);
+    if (v !== undefined && v !== null) (out ??= {})[name] = v;
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /** @module cache/store-answer: turn a complete upstream answer into an entry and put it in the store. */
 import type { Embedder } from '../embed/types.js';
-import type { ParsedRequest } from '../openai/request.js';
+import type { ParsedRequest } from './wire.js';
 import { entryId, type Entry, type Store } from '../store/types.js';
 import type { CacheKey } from './key.js';
 import type { Backfill } from './backfill.js';

@@ -153,9 +153,9 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
       controller.abort(err as Error);
       this.ex.abort(err);
       this.logger.warn({ err: (err as Error).message }, 'upstream sent a header that cannot be forwarded');
-      const e = new UpstreamError('Upstream sent a response header that cannot be forwarded.');
-      writeReply(res, { status: e.status, headers: [['content-type', 'application/json']], body: JSON.stringify(e.toBody()) });
-      return this.log(e.status);
+      const reply = this.ex.error(new UpstreamError('Upstream sent a response header that cannot be forwarded.'));
+      writeReply(res, reply);
+      return this.log(reply.status);
     }
     this.log(head.status);
     if (NULL_BODY.has(status) || this.method === 'HEAD') {

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../cache/outcome.js';
 import type { Handler } from '../handle.js';
-import { brokenStreamTail, errorReply } from '../openai/errors.js';
+import { errorReply } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest } from '../observe/request-log.js';
 import { forwardNode } from './forward.js';
@@ -44,9 +44,8 @@ export function createListener(handler: Handler, deps: { dispatcher: Dispatcher;
         res.on('close', () => {
           if (!res.writableFinished) outcome.detach();
         });
-        const { head } = outcome;
         const cut = (err: unknown) => {
-          const tail = brokenStreamTail(head.headers, err);
+          const tail = outcome.tail(err);
           if (tail && !res.destroyed) res.end(tail);
           else res.destroy();
         };

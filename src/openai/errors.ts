@@ -1,4 +1,7 @@
-/** @module openai/errors: Reprise's error types and the OpenAI error body they turn into. */
+/**
+ * @module openai/errors: Reprise's error types, and the OpenAI error body they turn into. Each API's clients read
+ * errors in its own shape (an ErrorDialect): OpenAI's here, Anthropic's in anthropic/errors.ts.
+ */
 import type { Reply } from '../http/types.js';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
@@ -43,7 +46,7 @@ export class PayloadTooLargeError extends RepriseError {
 export class NotFoundError extends RepriseError {
   override readonly name = 'NotFoundError';
   constructor(path: string) {
-    super(`Unknown route ${path}. Reprise serves the OpenAI API under /v1/.`, 404, 'invalid_request_error', 'not_found');
+    super(`Unknown route ${path}. Reprise serves the OpenAI and Anthropic APIs under /v1/.`, 404, 'invalid_request_error', 'not_found');
   }
 }
 
@@ -90,34 +93,39 @@ export class ClientClosedError extends RepriseError {
   }
 }
 
-/** Any error as a reply in OpenAI's error shape; an unknown error is a 500 that leaks nothing of its cause. */
-export function errorReply(err: unknown): Reply {
+/** How one API's clients read an error: its body, and the SSE event that ends a stream broken after its head. */
+export interface ErrorDialect {
+  body(e: RepriseError): unknown;
+  /** an event the API's SDKs raise as an error, where a connection closed at that point could pass for the end */
+  sseEvent(e: RepriseError): string;
+}
+
+/** OpenAI's shape, for every route but Anthropic's. */
+export const OPENAI_ERRORS: ErrorDialect = {
+  body: (e) => e.toBody(),
+  sseEvent: (e) => `event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`,
+};
+
+/** Any error as a reply in `dialect`'s shape; an unknown error is a 500 that leaks nothing of its cause. */
+export function errorReply(err: unknown, dialect: ErrorDialect = OPENAI_ERRORS): Reply {
   const e = err instanceof RepriseError ? err : new RepriseError('Internal error in Reprise.', 500, 'server_error', 'internal_error');
   const headers: Reply['headers'] = [['content-type', 'application/json']];
   if (e instanceof UpstreamBusyError) headers.push(['retry-after', String(e.retryAfterSeconds)]);
-  return { status: e.status, headers, body: JSON.stringify(e.toBody()) };
-}
-
-/**
- * An SSE event that ends a stream which broke after its head went out: the OpenAI SDKs raise it as an error, where
- * a connection closed at that point could be taken for the end of the answer.
- */
-export function sseErrorEvent(err: RepriseError): string {
-  return `event: error\ndata: ${JSON.stringify(err.toBody())}\n\n`;
+  return { status: e.status, headers, body: JSON.stringify(dialect.body(e)) };
 }
 
 const encoder = new TextEncoder();
 
 /**
  * How a response whose head has gone out ends when its upstream breaks (`reason`): an event stream ends with an SSE
- * error event (returned, for the front to write before it ends the response); anything else has no such thing, and
- * undefined tells the front to cut the connection, so the client sees it incomplete.
+ * error event in `dialect`'s shape (returned, for the front to write before it ends the response); anything else has
+ * no such thing, and undefined tells the front to cut the connection, so the client sees it incomplete.
  */
-export function brokenStreamTail(headers: ReadonlyArray<[string, string]>, reason: unknown): Uint8Array | undefined {
+export function brokenStreamTail(headers: ReadonlyArray<[string, string]>, reason: unknown, dialect: ErrorDialect = OPENAI_ERRORS): Uint8Array | undefined {
   const sse = headers.some(([n, v]) => n === 'content-type' && v.includes('text/event-stream'));
   if (!sse) return undefined;
   const err = reason instanceof RepriseError ? reason : new UpstreamError('The upstream broke off its answer.', 502, 'upstream_broken');
   // The break can land inside an event: a blank line first ends whatever was half written, so the error event is
   // read as its own event (blank lines between events are no event at all).
-  return encoder.encode(`\n\n${sseErrorEvent(err)}`);
+  return encoder.encode(`\n\n${dialect.sseEvent(err)}`);
 }

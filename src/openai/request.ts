@@ -1,11 +1,13 @@
-/** @module openai/request: validate the bodies of the cached endpoints and narrow them from unknown. */
+/** @module openai/request: validate the bodies of the OpenAI endpoints Reprise caches and narrow them from unknown. */
 import { z } from 'zod';
+import type { ParsedRequest, QuerySplit } from '../cache/wire.js';
 import { InvalidRequestError } from './errors.js';
+import { chatSplit, completionsSplit, noSplit } from './query-split.js';
 
-/** The endpoints Reprise caches. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+/** The Chat Completions-era endpoints this module parses (the Responses API has its own, openai/responses.ts). */
+type ChatEra = 'chat' | 'completions' | 'embeddings';
+const SPLITS: Record<ChatEra, QuerySplit> = { chat: chatSplit, completions: completionsSplit, embeddings: noSplit };
 
-const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const part = z.looseObject({ type: z.string() });
 const message = z.looseObject({
   role: z.string().min(1),
@@ -34,20 +36,6 @@ const schemas = {
   }),
 } as const;
 
-export interface ChatMessage {
-  role: string;
-  content?: string | Array<{ type: string; [k: string]: unknown }> | null;
-  [k: string]: unknown;
-}
-
-/** A validated request: the raw body plus the few fields Reprise acts on. */
-export interface ParsedRequest {
-  endpoint: Endpoint;
-  body: Record<string, unknown>;
-  model: string;
-  stream: boolean;
-  includeUsage: boolean;
-}
 
 /** Parse JSON text; a syntax error is a 400. */
 export function parseJson(text: string): unknown {
@@ -55,7 +43,7 @@ export function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     throw new InvalidRequestError(
-      'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.',
+      'We could not parse the JSON body of your request. The API expects a JSON payload.',
       null,
       'invalid_json',
     );
@@ -63,13 +51,27 @@ export function parseJson(text: string): unknown {
 }
 
 /** Validate a body for `endpoint`; the first problem becomes a 400 naming the parameter. */
-export function parseRequest(endpoint: Endpoint, json: unknown): ParsedRequest {
+export function parseRequest(endpoint: ChatEra, json: unknown): ParsedRequest {
+  const body = validate(schemas[endpoint], json);
+  const opts = body.stream_options as { include_usage?: boolean } | null | undefined;
+  return {
+    endpoint,
+    body,
+    model: body.model as string,
+    stream: body.stream === true,
+    includeUsage: body.stream === true && opts?.include_usage === true,
+    split: SPLITS[endpoint],
+  };
+}
+
+/** `json` checked against `schema`: a JSON object, or a 400 naming the first parameter that is wrong. Any API's. */
+export function validate(schema: z.ZodType, json: unknown): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new InvalidRequestError('The request body must be a JSON object.', null, 'invalid_type');
   }
-  let result: ReturnType<(typeof schemas)[typeof endpoint]['safeParse']>;
+  let result: ReturnType<z.ZodType['safeParse']>;
   try {
-    result = schemas[endpoint].safeParse(json);
+    result = schema.safeParse(json);
   } catch {
     // zod runs a length check even on a value of the wrong type, and a value that cannot become a primitive throws.
     throw new InvalidRequestError('The request body has a value of the wrong type.', null, 'invalid_value');
@@ -84,25 +86,7 @@ export function parseRequest(endpoint: Endpoint, json: unknown): ParsedRequest {
       missing ? 'missing_required_parameter' : 'invalid_value',
     );
   }
-  const body = json as Record<string, unknown>;
-  const opts = body.stream_options as { include_usage?: boolean } | null | undefined;
-  return {
-    endpoint,
-    body,
-    model: body.model as string,
-    stream: body.stream === true,
-    includeUsage: body.stream === true && opts?.include_usage === true,
-  };
-}
-
-/** The text of a message's content: a string, or its text parts joined. */
-export function messageText(content: ChatMessage['content']): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .filter((p): p is z.infer<typeof textPart> => textPart.safeParse(p).success)
-    .map((p) => p.text)
-    .join('\n');
+  return json as Record<string, unknown>;
 }
 
 function formatPath(path: PropertyKey[]): string {

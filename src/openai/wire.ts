@@ -1,13 +1,29 @@
 /** @module openai/wire: chat completions, completions and embeddings as the pipeline sees them (cache/wire.ts). */
 import type { WireApi } from '../cache/wire.js';
-import { isCompleteCompletion, usageTokens, type Completion } from './completion.js';
+import { isCompleteCompletion, usageTokens, type ChatChoice, type Completion, type TextChoice } from './completion.js';
+import { OPENAI_ERRORS } from './errors.js';
 import { completionToFrames } from './completion-to-stream.js';
 import { parseRequest } from './request.js';
 import { StreamAssembler } from './stream-to-completion.js';
 
+/** The text of every choice, tool calls included, in choice order. */
+export function choicesText(response: unknown): string {
+  const choices = (response as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return '';
+  return (choices as Array<Partial<ChatChoice & TextChoice>>)
+    .map((c) => {
+      if (typeof c.text === 'string') return c.text;
+      const calls = (c.message?.tool_calls ?? []).map((t) => `${t.function?.name ?? ''}(${t.function?.arguments ?? ''})`);
+      return [c.message?.content ?? '', ...calls].filter(Boolean).join(' ');
+    })
+    .join('\n');
+}
+
 function completionWire(endpoint: 'chat' | 'completions', object: Completion['object']): WireApi {
   return {
     endpoint,
+    upstream: 'openai',
+    errors: OPENAI_ERRORS,
     parse: (json) => parseRequest(endpoint, json),
     storable: (answer) => isCompleteCompletion(answer) && answer.object === object,
     stream: {
@@ -24,6 +40,7 @@ function completionWire(endpoint: 'chat' | 'completions', object: Completion['ob
       replay: (answer, includeUsage) => completionToFrames(answer as Completion, includeUsage).join(''),
     },
     tokens: (answer) => usageTokens(answer as Completion),
+    answerText: choicesText,
   };
 }
 
@@ -32,6 +49,8 @@ export const COMPLETIONS: WireApi = completionWire('completions', 'text_completi
 
 export const EMBEDDINGS: WireApi = {
   endpoint: 'embeddings',
+  upstream: 'openai',
+  errors: OPENAI_ERRORS,
   parse: (json) => parseRequest('embeddings', json),
   storable: (answer) => {
     const v = answer as { object?: unknown; data?: unknown } | null;
@@ -39,4 +58,5 @@ export const EMBEDDINGS: WireApi = {
   },
   // Counted as no generated tokens saved, as the metrics have always counted them (the dashboard issue revisits it).
   tokens: () => 0,
+  answerText: () => '',
 };

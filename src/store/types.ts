@@ -1,5 +1,5 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
-import type { Endpoint } from '../openai/request.js';
+import type { Endpoint } from '../cache/wire.js';
 
 /**
  * An entry's id follows from where it lives: one scope, one normalised text. So an id means the same on every

@@ -5,7 +5,7 @@
  */
 import type { Exchange, Outcome, UpstreamCall } from '../cache/outcome.js';
 import type { Reply } from '../http/types.js';
-import { brokenStreamTail, PayloadTooLargeError, RepriseError, UpstreamError } from '../openai/errors.js';
+import { PayloadTooLargeError, RepriseError, UpstreamError } from '../openai/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { CLIENT_CLOSED, logRequest, type LogInfo } from '../observe/request-log.js';
 import type { UpstreamFetch } from '../upstream/types.js';
@@ -53,7 +53,7 @@ export async function respond(deps: RespondDeps, outcome: Outcome, inc: Incoming
           start: (ctrl) => {
             const cut = (e: unknown) => {
               done = true;
-              const tail = brokenStreamTail(outcome.head.headers, e);
+              const tail = outcome.tail(e);
               if (!tail) return ctrl.error(e);
               ctrl.enqueue(tail);
               ctrl.close();

@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildKey } from '../../src/cache/key.js';
+import { chatSplit } from '../../src/openai/query-split.js';
 
 const ctx = { tenant: 't', namespace: '', embedderId: 'e', inputLength: (s: string) => Math.min(s.length, 2000) };
-const key = (text: string) => buildKey({ endpoint: 'chat', body: { model: 'm', messages: [{ role: 'user', content: text }] } }, ctx);
+const key = (text: string) => buildKey({ endpoint: 'chat', body: { model: 'm', messages: [{ role: 'user', content: text }] }, split: chatSplit }, ctx);
 
 describe('the cut and the exact key', () => {
   it.each([

@@ -4,11 +4,12 @@
  * nor a member dropped from the key: the placeholder carries a random part no body can know.
  */
 import { describe, expect, it } from 'vitest';
+import { chatSplit } from '../../src/openai/query-split.js';
 import { buildKey } from '../../src/cache/key.js';
 import { keyTreeOf } from '../../src/cache/key-json.js';
 
 const LONG = 'You are a careful assistant. Follow the policy below strictly. '.repeat(30);
-const key = (raw: string) => buildKey({ endpoint: 'chat', body: keyTreeOf(raw) as Record<string, unknown> }, { tenant: 't', namespace: '', embedderId: 'e' });
+const key = (raw: string) => buildKey({ endpoint: 'chat', body: keyTreeOf(raw) as Record<string, unknown>, split: chatSplit }, { tenant: 't', namespace: '', embedderId: 'e' });
 
 describe('long-string placeholders', () => {
   it('two bodies that send upstream different system prompts get one cache key', () => {

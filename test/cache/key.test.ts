@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { buildKey, exactKeyOf, type CacheKey, type KeyContext } from '../../src/cache/key.js';
 import { canonicalJson, KeyDepthError, keyTreeOf } from '../../src/cache/key-json.js';
 import { InvalidRequestError } from '../../src/openai/errors.js';
-import { parseRequest, type Endpoint } from '../../src/openai/request.js';
+import { parseRequest } from '../../src/openai/request.js';
+import { chatSplit } from '../../src/openai/query-split.js';
+type Endpoint = Parameters<typeof parseRequest>[0];
 
 const CTX: KeyContext = { tenant: 'tenant-a', namespace: '', embedderId: 'bundled/use-lite@1' };
 
@@ -214,7 +216,7 @@ describe('buildKey: query text and semantic matching', () => {
 
 describe('buildKey on the body as the upstream reads it (cache/key-json.ts)', () => {
   /** The key the pipeline computes for a raw JSON body. */
-  const keyOfText = (text: string) => buildKey({ endpoint: 'chat', body: keyTreeOf(text) as Record<string, unknown> }, CTX);
+  const keyOfText = (text: string) => buildKey({ endpoint: 'chat', body: keyTreeOf(text) as Record<string, unknown>, split: chatSplit }, CTX);
   const body = (extra: string) => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Pick a number."}]${extra}}`;
 
   it('integers above 2^53 stay apart: two seeds JSON.parse reads as one number get different scopes', () => {
@@ -247,7 +249,7 @@ describe('buildKey on the body as the upstream reads it (cache/key-json.ts)', ()
 
   it('keys a plain parsed body exactly as its key tree', () => {
     const text = body(',"temperature":0.7,"max_tokens":64,"stop":["\\n"]');
-    expect(keyOfText(text)).toEqual(buildKey({ endpoint: 'chat', body: JSON.parse(text) as Record<string, unknown> }, CTX));
+    expect(keyOfText(text)).toEqual(buildKey({ endpoint: 'chat', body: JSON.parse(text) as Record<string, unknown>, split: chatSplit }, CTX));
   });
 
   it('a member repeated with different values is a 400 naming it; repeated with the same value it is fine', () => {

@@ -47,7 +47,7 @@ function keyOf(endpoint: string, body: unknown, ws = ''): CacheKey | undefined {
   } catch {
     return undefined;
   }
-  return buildKey({ endpoint: parsed.endpoint, body: tree as Record<string, unknown> }, CTX);
+  return buildKey({ endpoint: parsed.endpoint, body: tree as Record<string, unknown>, split: parsed.split }, CTX);
 }
 
 /** keyOf, for a body the generator made valid. */

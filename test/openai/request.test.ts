@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../src/openai/errors.js';
-import { messageText, parseJson, parseRequest, type Endpoint } from '../../src/openai/request.js';
+import { parseJson, parseRequest } from '../../src/openai/request.js';
+import { chatSplit, messageText } from '../../src/openai/query-split.js';
 
 /** The InvalidRequestError `fn` throws (fails the test if it throws anything else or nothing). */
 function thrown(fn: () => unknown): InvalidRequestError {
@@ -34,7 +35,7 @@ describe('parseRequest', () => {
   it('accepts a minimal chat request and keeps the raw body', () => {
     const body = chat({ temperature: 0.2, unknown_param: { x: 1 } });
     const r = parseRequest('chat', body);
-    expect(r).toEqual({ endpoint: 'chat', body, model: 'gpt-4o-mini', stream: false, includeUsage: false });
+    expect(r).toEqual({ endpoint: 'chat', body, model: 'gpt-4o-mini', stream: false, includeUsage: false, split: chatSplit });
     expect(r.body).toBe(body);
   });
 
@@ -44,7 +45,7 @@ describe('parseRequest', () => {
     expect(e.code).toBe('invalid_type');
   });
 
-  it.each<[Endpoint, Record<string, unknown>]>([
+  it.each<[Parameters<typeof parseRequest>[0], Record<string, unknown>]>([
     ['chat', { messages: [{ role: 'user', content: 'hi' }] }],
     ['completions', { prompt: 'hi' }],
     ['embeddings', { input: 'hi' }],

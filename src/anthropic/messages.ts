@@ -1,0 +1,110 @@
+/**
+ * @module anthropic/messages: Anthropic's Messages API (`POST /v1/messages`) as the pipeline sees it (cache/wire.ts):
+ * its body, where its query text is, and which answers are complete enough to store. Requests go to the Anthropic
+ * upstream (--anthropic-upstream); `anthropic-version` and `anthropic-beta` change the answer, so they are keyed.
+ */
+import { z } from 'zod';
+import type { ParsedRequest, QuerySplit, WireApi } from '../cache/wire.js';
+import { validate } from '../openai/request.js';
+import { contentText } from '../openai/query-split.js';
+import { ANTHROPIC_ERRORS } from './errors.js';
+import { MessageAssembly, messageToEvents } from './message-stream.js';
+
+/** A message as Reprise reads it; every other field is kept as it came. */
+export interface Message {
+  id: string;
+  type: 'message';
+  role: string;
+  content: ContentBlock[];
+  stop_reason: string | null;
+  stop_sequence?: string | null;
+  usage?: Usage | null;
+  [k: string]: unknown;
+}
+
+export interface ContentBlock {
+  type: string;
+  [k: string]: unknown;
+}
+
+export interface Usage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  [k: string]: unknown;
+}
+
+const block = z.looseObject({ type: z.string() });
+const schema = z.looseObject({
+  model: z.string().min(1),
+  max_tokens: z.number().int().min(1),
+  messages: z.array(z.looseObject({ role: z.string().min(1), content: z.union([z.string(), z.array(block)]) })).min(1),
+  system: z.union([z.string(), z.array(block)]).optional(),
+  stream: z.boolean().optional(),
+});
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The last user message's text blocks. A user message that carries a tool's result answers the assistant's tool
+ * call: the result decides the answer, so such a turn is matched exactly (its text and the result in the scope).
+ */
+export const messagesSplit: QuerySplit = (params) => {
+  const messages = params.messages as unknown[];
+  const last = messages[messages.length - 1];
+  if (!isRecord(last) || last.role !== 'user') return undefined;
+  const content = last.content;
+  if (Array.isArray(content) && content.some((b) => isRecord(b) && b.type === 'tool_result')) return undefined;
+  const text = contentText(content, 'text');
+  const rest: Record<string, unknown> = Object.assign(Object.create(null), last);
+  rest.content = Array.isArray(content) ? content.map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? { ...b, text: undefined } : b)) : '<text>';
+  params.messages = [...messages.slice(0, -1), rest];
+  return text;
+};
+
+function parse(json: unknown): ParsedRequest {
+  const body = validate(schema, json);
+  return { endpoint: 'messages', body, model: body.model as string, stream: body.stream === true, includeUsage: false, split: messagesSplit };
+}
+
+/** Stop reasons of an answer that is whole for its parameters; never `pause_turn` (a turn to resume), `refusal`, or none. */
+const COMPLETE_STOP = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use']);
+
+export function isCompleteMessage(value: unknown): value is Message {
+  if (!isRecord(value)) return false;
+  if (value.type !== 'message' || typeof value.id !== 'string' || !Array.isArray(value.content)) return false;
+  if (!value.content.every((b) => isRecord(b) && typeof b.type === 'string')) return false;
+  return typeof value.stop_reason === 'string' && COMPLETE_STOP.has(value.stop_reason);
+}
+
+/** What the answer says: its text and thinking, and its tool calls as name(input). */
+function answerText(answer: unknown): string {
+  const content = (answer as Partial<Message> | null)?.content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((b) => (b.type === 'text' ? String(b.text) : b.type === 'tool_use' ? `${String(b.name)}(${JSON.stringify(b.input)})` : ''))
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** Every token the answer cost upstream: input (cached and not) and output. */
+function tokens(answer: unknown): number {
+  const u = (answer as Message).usage;
+  return (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0) + (u?.output_tokens ?? 0);
+}
+
+export const MESSAGES: WireApi = {
+  endpoint: 'messages',
+  upstream: 'anthropic',
+  errors: ANTHROPIC_ERRORS,
+  scopeHeaders: ['anthropic-version', 'anthropic-beta'],
+  parse,
+  storable: isCompleteMessage,
+  stream: {
+    assemble: () => new MessageAssembly(),
+    replay: (answer) => messageToEvents(answer as Message),
+  },
+  tokens,
+  answerText,
+};
