@@ -1,5 +1,6 @@
 /** Starts a fake upstream and a real Reprise server on free ports, and makes real `openai` SDK clients for them. */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { parseConfig } from '../../src/config.js';
 import type { Embedder } from '../../src/embed/types.js';
@@ -35,6 +36,8 @@ export interface Harness {
   clock: FakeClock;
   /** an SDK client pointed at Reprise */
   client(apiKey?: string, opts?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
+  /** an Anthropic SDK client pointed at Reprise (whose --anthropic-upstream is the same fake upstream) */
+  anthropic(apiKey?: string, opts?: Partial<ConstructorParameters<typeof Anthropic>[0]>): Anthropic;
   close(): Promise<void>;
 }
 
@@ -46,7 +49,7 @@ export async function startHarness(
   const clock = new FakeClock();
   // Tests wait for their embeddings as long as it takes (a busy CI machine can hold one past the 15 ms default);
   // test/behaviour/embed-busy.test.ts sets its own --embed-wait.
-  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'log-level': 'silent', 'embed-wait': '60000', ...flags }, {});
+  const config = parseConfig({ port: '0', host: '127.0.0.1', upstream: up.url, 'anthropic-upstream': up.url, 'log-level': 'silent', 'embed-wait': '60000', ...flags }, {});
   const reprise = await startFront(config, {
     embedder: opts.embedder ?? bundledEmbedder(),
     logger: opts.logger ?? silentLogger,
@@ -59,6 +62,7 @@ export async function startHarness(
     reprise,
     clock,
     client: (apiKey = 'sk-test-a', o = {}) => new OpenAI({ apiKey, baseURL: `${reprise.url}/v1`, maxRetries: 0, ...o }),
+    anthropic: (apiKey = 'sk-ant-test-a', o = {}) => new Anthropic({ apiKey, baseURL: reprise.url, maxRetries: 0, ...o }),
     async close() {
       await reprise.close();
       await up.close();
