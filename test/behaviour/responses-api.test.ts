@@ -13,7 +13,7 @@ const h = useHarness();
 const TOOLS: OpenAI.Responses.FunctionTool[] = [
   { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false },
 ];
-type Params = Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'model'> & { model?: string };
+type Params = Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'model' | 'stream'> & { model?: string };
 
 /** A non-streamed call: the response as the SDK parsed it, and the headers. */
 async function create(client: OpenAI, params: Params, headers?: Record<string, string>) {
