@@ -115,10 +115,12 @@ export function messageToEvents(m: Message): string {
   const out: string[] = [];
   const emit = (type: string, fields: Fields) => out.push(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`);
   const { stop_reason, stop_sequence, usage, content, ...rest } = m;
+  // What message_delta settles: the SDKs copy `stop_details` from it as it is (null included), `container` if set.
   const extra: Fields = {};
-  for (const k of ['stop_details', 'container']) if (rest[k] != null) extra[k] = rest[k];
+  if ('stop_details' in rest) extra.stop_details = rest.stop_details;
+  if (rest.container != null) extra.container = rest.container;
   const head: Fields = { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: usage ?? {} };
-  for (const k of Object.keys(extra)) delete head[k];
+  if ('stop_details' in rest) head.stop_details = null;
   emit('message_start', { message: head });
   content.forEach((block, index) => {
     if (block.type === 'text') {
