@@ -32,6 +32,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { machine, percentile, summarize, table, writeResult, writeSummary } from './lib/stats.js';
+import { rng } from '../test/helpers/vectors.js';
 
 const { values } = parseArgs({
   options: {
@@ -209,17 +210,6 @@ async function warm(reprise: Agent, base: string, c: Case): Promise<{ miss: Repl
   throw new Error(`${label(c)}: no exact HIT within 100 tries after the miss`);
 }
 
-/** A small seeded PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Fisher-Yates shuffle of a copy. */
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -274,7 +264,7 @@ async function main(): Promise<void> {
 
     const times = new Map(CASES.map((c) => [c, { hit: [] as number[], direct: [] as number[], bytes: { hit: 0, direct: 0 } }]));
     const timedStart = performance.now();
-    const random = mulberry32(0x5eed);
+    const random = rng(0x5eed);
     for (let round = 0; round < warmup + rounds; round++) {
       // The cases in a new order each round (seeded), so no case always follows the same neighbour.
       for (const c of shuffled(CASES, random)) {

@@ -4,8 +4,6 @@
  * stream helper all fold back into it; the assembly refuses any stream that is not one clean message; which stop
  * reasons are storable; and where the query text is (messagesSplit through buildKey).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +11,7 @@ import { buildKey, type CacheKey, type KeyContext } from '../../src/cache/key.js
 import { MessageAssembly, messageToEvents } from '../../src/anthropic/message-stream.js';
 import { isCompleteMessage, MESSAGES, messagesSplit, type ContentBlock, type Message } from '../../src/anthropic/messages.js';
 import { InvalidRequestError } from '../../src/openai/errors.js';
-import { SseParser, type SseEvent } from '../../src/openai/sse-parse.js';
+import { parseSse, startSseServer, type ParsedEvent, type SseServer } from '../helpers/sse-events.js';
 import { runs, text } from '../fuzz/arbitraries.js';
 
 // ---------------------------------------------------------------------------
@@ -100,24 +98,10 @@ const REPRESENTATIVE: Array<[string, Message]> = [
 // ---------------------------------------------------------------------------
 // helpers
 
-interface Parsed extends SseEvent {
-  json: Record<string, unknown> & { type: string };
-}
+type Parsed = ParsedEvent<Record<string, unknown> & { type: string }>;
 
-/** `sse` through the SSE parser, fed in pieces cut at `cuts` (byte offsets, any order). */
-function parse(sse: string, cuts: number[] = []): Parsed[] {
-  const bytes = new TextEncoder().encode(sse);
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const parser = new SseParser();
-  const events: SseEvent[] = [];
-  let from = 0;
-  for (const to of [...at, bytes.length]) {
-    events.push(...parser.push(bytes.subarray(from, to)));
-    from = to;
-  }
-  events.push(...parser.end());
-  return events.map((e) => ({ ...e, json: JSON.parse(e.data) as Parsed['json'] }));
-}
+/** `sse` through the SSE parser, fed in pieces cut at `cuts`. */
+const parse = (sse: string, cuts: number[] = []): Parsed[] => parseSse(sse, cuts);
 
 function assemble(events: Array<{ data: string; event: string }>): unknown {
   const a = new MessageAssembly();
@@ -157,26 +141,18 @@ function checkOrder(events: Parsed[], m: Message): void {
   expect(events[0]!.json.message).toMatchObject({ content: [], stop_reason: null, stop_sequence: null });
 }
 
-// A tiny upstream that answers any request with the SSE text in `serving`, for the SDK's stream helper to read.
-let serving = '';
-let server: Server;
+// A tiny upstream that answers any request with the replay under test, for the SDK's stream helper to read.
+let server: SseServer;
 let sdk: Anthropic;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(serving);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sdk = new Anthropic({ apiKey: 'sk-ant-test', baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxRetries: 0 });
+  server = await startSseServer();
+  sdk = new Anthropic({ apiKey: 'sk-ant-test', baseURL: server.origin, maxRetries: 0 });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 /** The replay of `m` through the SDK's `messages.stream(...).finalMessage()`. */
 async function throughSdk(m: Message) {
-  serving = messageToEvents(m);
+  server.serve(messageToEvents(m));
   const stream = sdk.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'x' }] });
   let streamedText = '';
   stream.on('text', (delta) => (streamedText += delta));

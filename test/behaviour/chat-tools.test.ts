@@ -7,6 +7,7 @@
 import type OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ask, chat, useHarness } from '../helpers/harness.js';
+import { keepingHeaders } from '../helpers/sse-events.js';
 import { exchange } from '../helpers/raw-http.js';
 
 const h = useHarness();
@@ -83,18 +84,11 @@ async function iterate(client: OpenAI, body: Body, includeUsage = false) {
  * does not hand out its response: a client of the same key whose fetch keeps them makes the call).
  */
 async function helper(client: OpenAI, body: Body, includeUsage = false) {
-  let seen: Headers | undefined;
-  const keeping = client.withOptions({
-    fetch: async (url: RequestInfo | URL, init?: RequestInit) => {
-      const res = await fetch(url, init);
-      seen = res.headers;
-      return res;
-    },
-  });
-  const final = await keeping.chat.completions
+  const keeping = keepingHeaders(client);
+  const final = await keeping.client.chat.completions
     .stream({ model: MODEL, ...body, ...(includeUsage && { stream_options: { include_usage: true } }) })
     .finalChatCompletion();
-  return { final, headers: seen! };
+  return { final, headers: keeping.headers() };
 }
 
 const CASES: Array<[string, string, string[]]> = [

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../helpers/harness.js';
 import { exchange } from '../helpers/raw-http.js';
+import { keepingHeaders } from '../helpers/sse-events.js';
 
 const h = useHarness();
 
@@ -26,15 +27,8 @@ async function create(client: OpenAI, params: Params, headers?: Record<string, s
  * helper does not hand out its response, so a client of the same key whose fetch keeps them makes the call).
  */
 async function streamed(client: OpenAI, params: Params) {
-  let seen: Headers | undefined;
-  const keeping = client.withOptions({
-    fetch: async (url: RequestInfo | URL, init?: RequestInit) => {
-      const res = await fetch(url, init);
-      seen = res.headers;
-      return res;
-    },
-  });
-  const stream = keeping.responses.stream({ model: 'gpt-4o-mini', ...params });
+  const keeping = keepingHeaders(client);
+  const stream = keeping.client.responses.stream({ model: 'gpt-4o-mini', ...params });
   const types: string[] = [];
   const seq: number[] = [];
   stream.on('event', (e) => {
@@ -42,7 +36,7 @@ async function streamed(client: OpenAI, params: Params) {
     seq.push(e.sequence_number);
   });
   const final = await stream.finalResponse();
-  return { final, types, seq, headers: seen! };
+  return { final, types, seq, headers: keeping.headers() };
 }
 
 /** The SDK adds these client-side; the wire carries neither. */

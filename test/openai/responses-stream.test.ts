@@ -4,8 +4,6 @@
  * accumulator all fold back into it; the assembly refuses any stream that is not one clean answer; which responses
  * are storable; which requests bypass the cache; and where the query text is (responsesSplit through buildKey).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
@@ -14,7 +12,7 @@ import { buildKey, type CacheKey, type KeyContext } from '../../src/cache/key.js
 import { InvalidRequestError } from '../../src/openai/errors.js';
 import { isCompleteResponse, RESPONSES, type OutputItem, type Response } from '../../src/openai/responses.js';
 import { ResponsesAssembly, responseToEvents } from '../../src/openai/responses-stream.js';
-import { SseParser, type SseEvent } from '../../src/openai/sse-parse.js';
+import { parseSse, startSseServer, type ParsedEvent, type SseServer } from '../helpers/sse-events.js';
 import { runs, text } from '../fuzz/arbitraries.js';
 
 // ---------------------------------------------------------------------------
@@ -138,24 +136,10 @@ const REPRESENTATIVE: Array<[string, Response]> = [
 // ---------------------------------------------------------------------------
 // helpers
 
-interface Parsed extends SseEvent {
-  json: Record<string, unknown> & { type: string; sequence_number: number };
-}
+type Parsed = ParsedEvent<Record<string, unknown> & { type: string; sequence_number: number }>;
 
-/** `sse` through the SSE parser, fed in pieces cut at `cuts` (byte offsets, any order). */
-function parse(sse: string, cuts: number[] = []): Parsed[] {
-  const bytes = new TextEncoder().encode(sse);
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const parser = new SseParser();
-  const events: SseEvent[] = [];
-  let from = 0;
-  for (const to of [...at, bytes.length]) {
-    events.push(...parser.push(bytes.subarray(from, to)));
-    from = to;
-  }
-  events.push(...parser.end());
-  return events.map((e) => ({ ...e, json: JSON.parse(e.data) as Parsed['json'] }));
-}
+/** `sse` through the SSE parser, fed in pieces cut at `cuts`. */
+const parse = (sse: string, cuts: number[] = []): Parsed[] => parseSse(sse, cuts);
 
 function assemble(events: Array<{ data: string; event: string }>): unknown {
   const a = new ResponsesAssembly();
@@ -281,26 +265,18 @@ function sdkFold(events: Parsed[]): unknown {
   return snap;
 }
 
-// A tiny upstream that answers any request with the SSE text in `serving`, for the SDK's stream helper to read.
-let serving = '';
-let server: Server;
+// A tiny upstream that answers any request with the replay under test, for the SDK's stream helper to read.
+let server: SseServer;
 let sdk: OpenAI;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(serving);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sdk = new OpenAI({ apiKey: 'sk-test', baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, maxRetries: 0 });
+  server = await startSseServer();
+  sdk = new OpenAI({ apiKey: 'sk-test', baseURL: `${server.origin}/v1`, maxRetries: 0 });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 /** The replay of `r` through the SDK's `responses.stream(...).finalResponse()`. */
 async function throughSdk(r: Response) {
-  serving = responseToEvents(r);
+  server.serve(responseToEvents(r));
   const stream = sdk.responses.stream({ model: 'm', input: 'x' });
   const types: string[] = [];
   stream.on('event', (e) => types.push(e.type));
