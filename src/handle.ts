@@ -115,23 +115,22 @@ const CACHED: ReadonlyMap<string, WireApi> = new Map([
   ['/v1/messages', MESSAGES],
 ]);
 
-export const ANTHROPIC_UPSTREAM = 'https://api.anthropic.com/v1';
+/** The config's default, for a handler built without one (tests). */
+const ANTHROPIC_UPSTREAM = 'https://api.anthropic.com/v1';
 
-/** Anthropic's routes: /v1/messages and everything under it (count_tokens, batches). */
-const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/');
+/** How Reprise's own errors look to each upstream's clients. */
+const DIALECTS: Readonly<Record<UpstreamName, ErrorDialect>> = { openai: OPENAI_ERRORS, anthropic: ANTHROPIC_ERRORS };
 
 /**
- * Where a route that is not cached goes: Anthropic's routes, and any request an Anthropic SDK sends (it always says
- * `anthropic-version`; its /v1/models is Anthropic's list), to the Anthropic upstream; everything else to OpenAI's.
+ * Which API a request speaks, so which upstream it goes to and in which shape it hears Reprise's errors: a cached
+ * route's own; Anthropic's for /v1/messages and everything under it (count_tokens, batches), and for any other
+ * route an Anthropic SDK calls (it always sends `anthropic-version`; its /v1/models is Anthropic's list); else
+ * OpenAI's.
  */
-function passthroughUpstream(path: string, view: RequestView): UpstreamName {
-  return isAnthropicPath(path) || view.headers.get('anthropic-version') !== undefined ? 'anthropic' : 'openai';
-}
-
-/** How Reprise's own errors look on a route: Anthropic's shape for Anthropic's routes, OpenAI's elsewhere. */
-function dialectOf(url: string): ErrorDialect {
-  const q = url.indexOf('?');
-  return isAnthropicPath(q < 0 ? url : url.slice(0, q)) ? ANTHROPIC_ERRORS : OPENAI_ERRORS;
+function apiOf(path: string, wire: WireApi | undefined, view: RequestView): UpstreamName {
+  if (wire) return wire.upstream;
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
+  return view.headers.get('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
 
 export function createHandler(deps: AppDeps): Handler {
@@ -179,16 +178,21 @@ export function createHandler(deps: AppDeps): Handler {
 
   const reply = (r: ReturnType<typeof jsonReply>): Outcome => ({ kind: 'reply', reply: r, log: {} });
 
-  async function route(sent: RequestView): Promise<Outcome> {
+  /** A request's route: its target as the fronts agree to read it, its path, its cached API if any, and the API it speaks. */
+  function routeOf(sent: RequestView) {
     // Every front routes a request target as a URL parser reads it (dot segments resolved, escapes normalised,
     // absolute-form reduced to its path), so a request means the same on each. A plain target, the hot path, is
     // already in that form and is not parsed.
     const target = PLAIN_TARGET.test(sent.url) && !DOT_SEGMENT.test(sent.url) ? sent.url : normalisedTarget(sent.url);
     const view = target === sent.url ? sent : { ...sent, url: target };
-    const { method } = view;
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const wire = method === 'POST' ? CACHED.get(path) : undefined;
+    const wire = view.method === 'POST' ? CACHED.get(path) : undefined;
+    return { view, target, path, wire, api: apiOf(path, wire, view) };
+  }
+
+  async function route({ view, target, path, wire, api }: ReturnType<typeof routeOf>): Promise<Outcome> {
+    const { method } = view;
     if (wire) {
       const feedbackDone = v1(view);
       if (feedbackDone) await feedbackDone;
@@ -199,7 +203,7 @@ export function createHandler(deps: AppDeps): Handler {
       const feedbackDone = v1(view);
       if (feedbackDone) await feedbackDone;
       if (method === 'POST' && path === '/v1/cache/feedback') return reply(await feedbackRoute(feedback, view));
-      return passthrough(view, target);
+      return passthrough(view, target, api);
     }
     if (read && path === '/healthz') {
       // 200 as soon as the embedder is ready, whatever the store's state: with the store down, Reprise still
@@ -227,28 +231,28 @@ export function createHandler(deps: AppDeps): Handler {
   }
 
   /** Every other /v1/ route goes upstream unchanged, streaming both ways. `url` is the request's normalised target. */
-  async function passthrough(view: RequestView, url: string): Promise<Outcome> {
+  async function passthrough(view: RequestView, url: string, api: UpstreamName): Promise<Outcome> {
     const info = { status: 'BYPASS', reason: 'not-cacheable-route' } as const;
     const free = cx.slots.acquire(view);
     const release = typeof free === 'function' ? free : await free;
     const hasBody = view.method !== 'GET' && view.method !== 'HEAD';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const upstream = passthroughUpstream(path, view);
-    const call = upstreamCall(cx.bases[upstream], { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
-    const errors = upstream === 'anthropic' ? ANTHROPIC_ERRORS : OPENAI_ERRORS;
-    return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release, errors), log: { cache: info.status, reason: info.reason } };
+    const call = upstreamCall(cx.bases[api], { method: view.method, url, headers: view.headers, body: hasBody ? 'client' : null, bodyLimit: config.bodyLimit, identity: false });
+    return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release, DIALECTS[api]), log: { cache: info.status, reason: info.reason } };
   }
 
   return {
     metrics,
     async handle(view) {
       let outcome: Outcome;
+      // A target no URL parser reads is answered in OpenAI's shape: it names no API.
+      let errors = OPENAI_ERRORS;
       try {
-        outcome = await route(view);
+        const r = routeOf(view);
+        errors = DIALECTS[r.api];
+        outcome = await route(r);
       } catch (err) {
         if (!(err instanceof RepriseError)) logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unhandled error');
-        outcome = { kind: 'reject', reply: errorReply(err, dialectOf(view.url)), log: {} };
+        outcome = { kind: 'reject', reply: errorReply(err, errors), log: {} };
       }
       // A HEAD is answered as its GET would be, without the body.
       if (view.method === 'HEAD' && 'reply' in outcome) outcome.reply = { ...outcome.reply, body: null };

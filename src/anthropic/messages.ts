@@ -4,9 +4,9 @@
  * upstream (--anthropic-upstream); `anthropic-version` and `anthropic-beta` change the answer, so they are keyed.
  */
 import { z } from 'zod';
+import { isRecord, lastTurnSplit } from '../cache/turn-split.js';
 import type { ParsedRequest, QuerySplit, WireApi } from '../cache/wire.js';
 import { validate } from '../openai/request.js';
-import { contentText } from '../openai/query-split.js';
 import { ANTHROPIC_ERRORS } from './errors.js';
 import { MessageAssembly, messageToEvents } from './message-stream.js';
 
@@ -44,24 +44,17 @@ const schema = z.looseObject({
   stream: z.boolean().optional(),
 });
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * The last user message's text blocks. A user message that carries a tool's result answers the assistant's tool
  * call: the result decides the answer, so such a turn is matched exactly (its text and the result in the scope).
  */
-export const messagesSplit: QuerySplit = (params) => {
-  const messages = params.messages as unknown[];
-  const last = messages[messages.length - 1];
-  if (!isRecord(last) || last.role !== 'user') return undefined;
-  const content = last.content;
-  if (Array.isArray(content) && content.some((b) => isRecord(b) && b.type === 'tool_result')) return undefined;
-  const text = contentText(content, 'text');
-  const rest: Record<string, unknown> = Object.assign(Object.create(null), last);
-  rest.content = Array.isArray(content) ? content.map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? { ...b, text: undefined } : b)) : '<text>';
-  params.messages = [...messages.slice(0, -1), rest];
-  return text;
-};
+export const messagesSplit: QuerySplit = lastTurnSplit({
+  field: 'messages',
+  isUser: (m) => m.role === 'user',
+  textType: 'text',
+  stringPlaceholder: '<text>',
+  exactOnly: (content) => content.some((b) => isRecord(b) && b.type === 'tool_result'),
+});
 
 function parse(json: unknown): ParsedRequest {
   const body = validate(schema, json);
@@ -78,7 +71,7 @@ export function isCompleteMessage(value: unknown): value is Message {
   return typeof value.stop_reason === 'string' && COMPLETE_STOP.has(value.stop_reason);
 }
 
-/** What the answer says: its text and thinking, and its tool calls as name(input). */
+/** What the answer says: its text, and its tool calls as name(input). */
 function answerText(answer: unknown): string {
   const content = (answer as Partial<Message> | null)?.content;
   if (!Array.isArray(content)) return '';

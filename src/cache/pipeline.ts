@@ -21,6 +21,7 @@ import type { Logger } from '../observe/logger.js';
 import type { FaultStage, Metrics } from '../observe/metrics.js';
 import type { Entry, Store } from '../store/types.js';
 import { upstreamCall, type UpstreamBase } from '../upstream/call.js';
+import { upstreamRequestHeaders } from '../upstream/headers.js';
 import { withCacheInfo, type CacheInfo } from './cache-headers.js';
 import type { ErrorBudget } from './error-budget.js';
 import { createExchange, type ExchangeDeps, type MissPlan } from './exchange.js';
@@ -258,16 +259,19 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
       now: cx.now,
       ...(verifier && { verifier }),
       ...(budget && { budget }),
-      // The judge asks the OpenAI upstream, with the caller's credentials: never with another API's.
-      ...(judge && k.wire.upstream === 'openai' && {
+      ...(judge && {
         judge: {
           band: judge.band,
-          ask: async (query: string, candidate: string) => {
-            // The judge asks the upstream with the caller's own credentials.
-            const verdict = await judge.judge.judge(query, candidate, k.view.headers, k.tenant);
-            metrics.judged(verdict);
-            return verdict;
-          },
+          // The judge asks the OpenAI upstream with the caller's own credentials, so it can judge only OpenAI
+          // requests: elsewhere a candidate it would have been asked about is refused unjudged, never served.
+          ask:
+            k.wire.upstream === 'openai'
+              ? async (query: string, candidate: string) => {
+                  const verdict = await judge.judge.judge(query, candidate, k.view.headers, k.tenant);
+                  metrics.judged(verdict);
+                  return verdict;
+                }
+              : async () => 'error' as const,
         },
       }),
     },
@@ -339,12 +343,18 @@ function fault(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint
   return bypass(cx, wire, view, body, { status: 'ERROR', reason: found.stage });
 }
 
-/** The request's values of the wire's scoped headers (an API version, betas), by name; undefined when it has none. */
+/**
+ * The values of the wire's scoped headers (an API version, betas) as they go upstream, by name; undefined when it
+ * sends none. Read after header hygiene: a header the client lists in Connection never reaches upstream, so it keys
+ * nothing.
+ */
 function scopeHeaders(wire: WireApi, view: RequestView): Record<string, string> | undefined {
+  if (!wire.scopeHeaders) return undefined;
+  const sent = upstreamRequestHeaders(view.headers.list(), false);
   let out: Record<string, string> | undefined;
-  for (const name of wire.scopeHeaders ?? []) {
-    const v = view.headers.get(name);
-    if (v !== undefined && v !== null) (out ??= {})[name] = v;
+  for (const name of wire.scopeHeaders) {
+    const v = sent[name];
+    if (v !== undefined) (out ??= {})[name] = v;
   }
   return out;
 }

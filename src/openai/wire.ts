@@ -7,7 +7,7 @@ import { parseRequest } from './request.js';
 import { StreamAssembler } from './stream-to-completion.js';
 
 /** The text of every choice, tool calls included, in choice order. */
-export function choicesText(response: unknown): string {
+function choicesText(response: unknown): string {
   const choices = (response as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return '';
   return (choices as Array<Partial<ChatChoice & TextChoice>>)

@@ -151,9 +151,18 @@ describe('buildKey: everything that can change the answer is in the scope', () =
 
 describe('buildKey: query text and semantic matching', () => {
   it('text is the joined text parts of the last user turn', async () => {
-    const k = await key('chat', chat({}, [{ type: 'text', text: 'Describe' }, IMAGE, { type: 'text', text: 'this image.' }]));
+    const k = await key('chat', chat({}, [{ type: 'text', text: 'Describe' }, { type: 'text', text: 'this image.' }, IMAGE]));
     expect(k.text).toBe('Describe\nthis image.');
     expect(k.semantic).toBe(true);
+  });
+
+  it('text parts an image stands between are matched exactly: the joined text would not say which words came where', async () => {
+    // "Image 1:", img, "Image 2:\nWhich is brighter?", img and "Image 1:\nImage 2:", img, "Which is brighter?", img
+    // join to one text; they are two questions.
+    const a = await key('chat', chat({}, [{ type: 'text', text: 'Image 1:' }, IMAGE, { type: 'text', text: 'Image 2:\nWhich is brighter?' }, IMAGE]));
+    const b = await key('chat', chat({}, [{ type: 'text', text: 'Image 1:\nImage 2:' }, IMAGE, { type: 'text', text: 'Which is brighter?' }, IMAGE]));
+    expect(a.semantic).toBe(false);
+    expect(exactKeyOf(a)).not.toBe(exactKeyOf(b));
   });
 
   it('text comes only from the last user turn, not earlier ones', async () => {
@@ -238,11 +247,11 @@ describe('buildKey on the body as the upstream reads it (cache/key-json.ts)', ()
   it('where the text parts stand among images is part of the scope; the text itself is not', () => {
     const img = '{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}';
     const parts = (p: string) => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":[${p}]}]}`;
-    const before = keyOfText(parts(`{"type":"text","text":"Describe"},${img},{"type":"text","text":"briefly"}`));
+    const before = keyOfText(parts(`${img},{"type":"text","text":"Describe"},{"type":"text","text":"briefly"}`));
     const after = keyOfText(parts(`{"type":"text","text":"Describe"},{"type":"text","text":"briefly"},${img}`));
     expect(before.text).toBe(after.text);
     expect(before.scope).not.toBe(after.scope);
-    const otherWords = keyOfText(parts(`{"type":"text","text":"Explain"},${img},{"type":"text","text":"in detail"}`));
+    const otherWords = keyOfText(parts(`${img},{"type":"text","text":"Explain"},{"type":"text","text":"in detail"}`));
     expect(otherWords.scope).toBe(before.scope);
     expect(otherWords.textKey).not.toBe(before.textKey);
   });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../src/openai/errors.js';
 import { parseJson, parseRequest } from '../../src/openai/request.js';
-import { chatSplit, messageText } from '../../src/openai/query-split.js';
+import { chatSplit } from '../../src/openai/query-split.js';
+import { contentText } from '../../src/cache/turn-split.js';
+
+const messageText = (content: unknown) => contentText(content, 'text');
 
 /** The InvalidRequestError `fn` throws (fails the test if it throws anything else or nothing). */
 function thrown(fn: () => unknown): InvalidRequestError {
@@ -152,7 +155,7 @@ describe('parseRequest', () => {
   });
 });
 
-describe('messageText', () => {
+describe('contentText (chat text parts)', () => {
   it('returns a string content as is', () => {
     expect(messageText('  hello  ')).toBe('  hello  ');
   });

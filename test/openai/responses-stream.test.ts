@@ -671,20 +671,25 @@ describe('the query split (responsesSplit through buildKey)', () => {
 
   it('input_image parts stay in the scope in their place: moving one changes the scope, changing only the text does not', () => {
     const img = inputImage('data:image/png;base64,iVBORw0KGgo=');
-    const base = keyOf({ input: [user(inputText('What is in'), img, inputText('this picture?'))] });
+    const base = keyOf({ input: [user(img, inputText('What is in'), inputText('this picture?'))] });
     expect(base).toMatchObject({ text: 'What is in\nthis picture?', semantic: true });
-    const moved = keyOf({ input: [user(img, inputText('What is in'), inputText('this picture?'))] });
-    expect(moved.text).toBe(base.text);
-    expect(moved.scope).not.toBe(base.scope);
     const last = keyOf({ input: [user(inputText('What is in'), inputText('this picture?'), img)] });
+    expect(last.text).toBe(base.text);
     expect(last.scope).not.toBe(base.scope);
-    expect(last.scope).not.toBe(moved.scope);
-    const otherText = keyOf({ input: [user(inputText('What is shown in'), img, inputText('this image?'))] });
+    const otherText = keyOf({ input: [user(img, inputText('What is shown in'), inputText('this image?'))] });
     expect(otherText.scope).toBe(base.scope);
     expect(otherText.textKey).not.toBe(base.textKey);
-    const otherImage = keyOf({ input: [user(inputText('What is in'), inputImage('data:image/png;base64,R0lGODlh'), inputText('this picture?'))] });
+    const otherImage = keyOf({ input: [user(inputImage('data:image/png;base64,R0lGODlh'), inputText('What is in'), inputText('this picture?'))] });
     expect(otherImage.scope).not.toBe(base.scope);
     expect(otherImage.textKey).toBe(base.textKey);
+  });
+
+  it('input_text parts an image stands between are matched exactly, their words in the scope', () => {
+    const img = inputImage('data:image/png;base64,iVBORw0KGgo=');
+    const a = keyOf({ input: [user(inputText('Image 1:'), img, inputText('Image 2:\nWhich is brighter?'), img)] });
+    const b = keyOf({ input: [user(inputText('Image 1:\nImage 2:'), img, inputText('Which is brighter?'), img)] });
+    expect(a.semantic).toBe(false);
+    expect(a.scope).not.toBe(b.scope);
   });
 
   it('instructions, tools, text.format and reasoning are in the scope; stream and stream_options are not', () => {
