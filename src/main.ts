@@ -79,6 +79,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.logFormat);
   const running = await startReprise(config, { logger });
   logger.info({ settings: redactedSettings(config), url: running.url }, 'reprise listening');
+  // An operator in front of a gateway that also serves /v1/messages may not know Anthropic's routes have their own
+  // upstream, and would otherwise learn it from a key sent to Anthropic.
+  if (config.upstream !== OPTIONS.upstream.default && config.anthropicUpstream === OPTIONS.anthropicUpstream.default) {
+    logger.warn({ anthropicUpstream: config.anthropicUpstream }, '/v1/messages and Anthropic SDK requests go to Anthropic, not to --upstream; set --anthropic-upstream to send them elsewhere');
+  }
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal means now.

@@ -209,6 +209,44 @@ describe('handle: /v1/ routes that are not cached', () => {
   });
 });
 
+describe('handle: which API a request speaks: its upstream and the shape of its errors, decided once', () => {
+  const ANTHROPIC = { anthropicUpstream: 'https://anthropic.example/v1' };
+
+  it('Anthropic routes, and uncached routes an Anthropic SDK calls, go to the Anthropic upstream; the rest to OpenAI', async () => {
+    const s = setup(ANTHROPIC);
+    s.load();
+    const to = async (method: string, url: string, headers: HeaderList = []) => {
+      const o = forwarded(await s.handle(view(method, url, headers, method === 'POST' ? '{}' : '')));
+      o.exchange.abort(new Error('not sent'));
+      return o.call.url;
+    };
+    expect(await to('POST', '/v1/messages/count_tokens')).toBe('https://anthropic.example/v1/messages/count_tokens');
+    expect(await to('GET', '/v1/./messages/batches')).toBe('https://anthropic.example/v1/messages/batches');
+    expect(await to('GET', '/v1/models', [['anthropic-version', '2023-06-01']])).toBe('https://anthropic.example/v1/models');
+    expect(await to('GET', '/v1/models')).toBe('https://api.openai.com/v1/models');
+    // A cached OpenAI route stays OpenAI's whatever its headers say.
+    s.load();
+    const chat = forwarded(await s.handle(view('POST', '/v1/chat/completions', [['anthropic-version', '2023-06-01'], ['content-type', 'application/json']], CHAT_BODY)));
+    chat.exchange.abort(new Error('not sent'));
+    expect(chat.call.url).toBe('https://api.openai.com/v1/chat/completions');
+  });
+
+  it("Reprise's own errors on Anthropic's routes are in Anthropic's shape, spelled any way a URL parser reads", async () => {
+    const s = setup(ANTHROPIC);
+    s.load();
+    const anthropicShape = (o: Outcome, status: number, type: string) => {
+      expect(replied(o).reply.status).toBe(status);
+      expect(json(o)).toEqual({ type: 'error', error: { type, message: expect.any(String) } });
+    };
+    const big = [['content-length', String(BODY_LIMIT + 1)]] as HeaderList;
+    anthropicShape(await s.handle(view('POST', '/v1/messages', big, '{}')), 413, 'request_too_large');
+    anthropicShape(await s.handle(view('POST', 'http://reprise.example/v1/messages', big, '{}')), 413, 'request_too_large');
+    anthropicShape(await s.handle(view('POST', '/v1/complete', [...big, ['anthropic-version', '2023-06-01']], '{}')), 413, 'request_too_large');
+    anthropicShape(await s.handle(view('POST', '/v1/messages', [['content-type', 'application/json']], '{"model":"claude"}')), 400, 'invalid_request_error');
+    expectReject(await s.handle(view('POST', '/v1/files', big, '{}')), 413, 'request_too_large');
+  });
+});
+
 describe('handle: the body limit and bad input on /v1/', () => {
   it('a declared Content-Length over bodyLimit is 413 before the body is read, on cached and other routes', async () => {
     const s = setup();

@@ -15,6 +15,8 @@ const JSON_INPUT = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use']);
 export class MessageAssembly implements StreamAssembly {
   private message: Message | undefined;
   private readonly json = new Map<number, string>();
+  /** the block started and not yet stopped: blocks stream one after another */
+  private open: number | undefined;
   private done = false;
   private failed = false;
 
@@ -45,17 +47,19 @@ export class MessageAssembly implements StreamAssembly {
     else if (type === 'content_block_delta') this.delta(m, ev);
     else if (type === 'content_block_stop') this.stop(m, ev);
     else if (type === 'message_delta') messageDelta(m, ev);
-    else if (type === 'message_stop') this.done = true;
+    // A block never stopped is a block never finished (a tool input not yet parsed): the message is not whole.
+    else if (type === 'message_stop') this.done = this.open === undefined && !this.failed;
     else this.failed = true;
   }
 
   private start(m: Message, ev: Fields): void {
     const index = ev.index;
     const block = ev.content_block as ContentBlock | undefined;
-    if (index !== m.content.length || typeof block !== 'object' || block === null) {
+    if (index !== m.content.length || this.open !== undefined || typeof block !== 'object' || block === null || typeof block.type !== 'string') {
       this.failed = true;
       return;
     }
+    this.open = index;
     m.content.push({ ...block });
     if (JSON_INPUT.has(block.type)) this.json.set(index, '');
   }
@@ -64,15 +68,16 @@ export class MessageAssembly implements StreamAssembly {
     const index = ev.index as number;
     const b = m.content[index];
     const d = ev.delta as Fields | undefined;
-    if (!b || typeof d !== 'object' || d === null) {
+    if (!b || index !== this.open || typeof d !== 'object' || d === null) {
       this.failed = true;
       return;
     }
-    if (d.type === 'text_delta' && typeof d.text === 'string') b.text = String(b.text ?? '') + d.text;
+    // Each delta fits one kind of block; one that does not is a stream this cannot fold as the SDKs would.
+    if (d.type === 'text_delta' && b.type === 'text' && typeof d.text === 'string') b.text = String(b.text ?? '') + d.text;
+    else if (d.type === 'citations_delta' && b.type === 'text') b.citations = [...(Array.isArray(b.citations) ? b.citations : []), d.citation];
     else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && this.json.has(index)) this.json.set(index, this.json.get(index)! + d.partial_json);
-    else if (d.type === 'thinking_delta' && typeof d.thinking === 'string') b.thinking = String(b.thinking ?? '') + d.thinking;
-    else if (d.type === 'signature_delta' && typeof d.signature === 'string') b.signature = d.signature;
-    else if (d.type === 'citations_delta') b.citations = [...(Array.isArray(b.citations) ? b.citations : []), d.citation];
+    else if (d.type === 'thinking_delta' && b.type === 'thinking' && typeof d.thinking === 'string') b.thinking = String(b.thinking ?? '') + d.thinking;
+    else if (d.type === 'signature_delta' && b.type === 'thinking' && typeof d.signature === 'string') b.signature = d.signature;
     else this.failed = true;
   }
 
@@ -80,7 +85,7 @@ export class MessageAssembly implements StreamAssembly {
     const index = ev.index as number;
     const b = m.content[index];
     const json = this.json.get(index);
-    if (!b) this.failed = true;
+    if (!b || index !== this.open) this.failed = true;
     else if (json !== undefined) {
       // A tool call with no arguments streams no fragment: its input is {}.
       try {
@@ -89,6 +94,7 @@ export class MessageAssembly implements StreamAssembly {
         this.failed = true;
       }
     }
+    this.open = undefined;
   }
 
   complete(): unknown {

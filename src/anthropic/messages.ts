@@ -61,6 +61,16 @@ function parse(json: unknown): ParsedRequest {
   return { endpoint: 'messages', body, model: body.model as string, stream: body.stream === true, includeUsage: false, split: messagesSplit };
 }
 
+/**
+ * Requests whose answer comes from state that lives on past them: an existing code-execution container (by its id),
+ * or remote MCP servers. They go upstream untouched.
+ */
+function bypass({ body }: ParsedRequest): string | undefined {
+  if (body.container != null) return 'container';
+  if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) return 'mcp';
+  return undefined;
+}
+
 /** Stop reasons of an answer that is whole for its parameters; never `pause_turn` (a turn to resume), `refusal`, or none. */
 const COMPLETE_STOP = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use']);
 
@@ -93,6 +103,7 @@ export const MESSAGES: WireApi = {
   errors: ANTHROPIC_ERRORS,
   scopeHeaders: ['anthropic-version', 'anthropic-beta'],
   parse,
+  bypass,
   storable: isCompleteMessage,
   stream: {
     assemble: () => new MessageAssembly(),

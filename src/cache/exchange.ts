@@ -63,7 +63,7 @@ const NO_BODY = new Set([204, 205, 304]);
  * @param errors the shape of Reprise's own errors for this route @default the miss's wire's, else OpenAI's
  */
 export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release, errors?: ErrorDialect): Exchange {
-  return new ForwardExchange(deps, info, miss, release, errors ?? miss?.wire.errors ?? OPENAI_ERRORS);
+  return new ForwardExchange(deps, info, miss, release ?? (() => {}), errors ?? miss?.wire.errors ?? OPENAI_ERRORS);
 }
 
 /** A class rather than closures: one is made for every forwarded request. */
@@ -82,8 +82,8 @@ class ForwardExchange implements Exchange {
     private readonly info: CacheInfo,
     private readonly miss: MissPlan | undefined,
     /** frees this call's upstream slot (cache/upstream-slots.ts) */
-    private readonly freeSlot: Release = () => {},
-    private readonly errors: ErrorDialect = OPENAI_ERRORS,
+    private readonly freeSlot: Release,
+    private readonly errors: ErrorDialect,
   ) {
     this.flight = miss?.lead?.flight;
   }

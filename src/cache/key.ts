@@ -4,7 +4,8 @@
  */
 import { sha256 } from './hash.js';
 import { canonicalJson } from './key-json.js';
-import type { Endpoint, QuerySplit } from './wire.js';
+import type { Endpoint } from '../store/types.js';
+import type { QuerySplit } from './wire.js';
 
 export interface CacheKey {
   /** hash of endpoint, model, parameters, history, non-text parts, tenant, namespace and embedder */

@@ -1,12 +1,10 @@
 /**
  * @module cache/wire: what the pipeline needs to know about one wire API (chat completions, completions, embeddings,
  * the Responses API, Anthropic Messages). Each API implements this once, next to its format (openai/wire.ts,
- * openai/responses-wire.ts, anthropic/wire.ts); the pipeline, capture and renderers only ever talk to this interface.
+ * openai/responses.ts, anthropic/messages.ts); the pipeline, capture and renderers only ever talk to this interface.
  */
 import type { ErrorDialect } from '../openai/errors.js';
-
-/** The endpoints Reprise caches. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
+import type { Endpoint } from '../store/types.js';
 
 /** Which configured upstream an API's requests go to (--upstream, --anthropic-upstream). */
 export type UpstreamName = 'openai' | 'anthropic';

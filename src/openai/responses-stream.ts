@@ -14,10 +14,12 @@ export class ResponsesAssembly implements StreamAssembly {
   private final: unknown;
   private failed = false;
   private last = -1;
+  /** output items the stream announced (output_index + 1 of the highest): the terminal response must hold as many */
+  private items = 0;
 
   add(data: string, event: string): void {
     if (this.failed) return;
-    let ev: { type?: unknown; sequence_number?: unknown; response?: unknown };
+    let ev: { type?: unknown; sequence_number?: unknown; response?: unknown; output_index?: unknown };
     try {
       ev = JSON.parse(data) as typeof ev;
     } catch {
@@ -33,13 +35,20 @@ export class ResponsesAssembly implements StreamAssembly {
     const seq = ev.sequence_number;
     if (this.final !== undefined || (typeof seq === 'number' && seq <= this.last)) this.failed = true;
     if (typeof seq === 'number') this.last = seq;
+    if (typeof ev.output_index === 'number' && ev.output_index >= this.items) this.items = ev.output_index + 1;
     if (FAILED.has(type)) this.failed = true;
     else if (type === 'response.completed' || type === 'response.incomplete') this.final = ev.response;
   }
 
-  /** The terminal event's response; the caller checks it is one worth storing (WireApi.storable). */
+  /**
+   * The terminal event's response; the caller checks it is one worth storing (WireApi.storable). OpenAI's terminal
+   * event carries every output item; a compatible upstream whose terminal event holds fewer items than it streamed
+   * would have the shorter answer stored, so that is no answer to keep.
+   */
   complete(): unknown {
-    return this.failed ? undefined : this.final;
+    if (this.failed || this.final === undefined) return undefined;
+    const output = (this.final as { output?: unknown } | null)?.output;
+    return Array.isArray(output) && output.length >= this.items ? this.final : undefined;
   }
 }
 

@@ -64,6 +64,11 @@ function bypass({ body }: ParsedRequest): string | undefined {
   // A stored prompt without a pinned version follows whatever its owner edits it to: its body keys nothing stable.
   const prompt = body.prompt as { version?: unknown } | null | undefined;
   if (prompt != null && (prompt.version === undefined || prompt.version === null)) return 'prompt-unversioned';
+  // Tools whose answers come from state that lives on past the request: a remote MCP server's, or an existing
+  // code-interpreter container's files (a container given by its id).
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: unknown; container?: unknown }>) : [];
+  if (tools.some((t) => t?.type === 'mcp')) return 'mcp';
+  if (tools.some((t) => t?.type === 'code_interpreter' && typeof t.container === 'string')) return 'container';
   return undefined;
 }
 

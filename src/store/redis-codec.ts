@@ -3,7 +3,7 @@
  * packed as little-endian float32 bytes (not JSON text), and a key whose `{scope}` hash tag keeps it in its scope's
  * cluster slot; one stream of put/del/purge events, written by the store and read by every replica's mirror.
  */
-import type { Endpoint } from '../cache/wire.js';
+import type { Endpoint } from './types.js';
 import type { Entry, PurgeFilter } from './types.js';
 
 /** `<prefix>:{<scope>}:<textKey>`: every key of one entry (there is one) in one hash slot. */

@@ -1,5 +1,6 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
-import type { Endpoint } from '../cache/wire.js';
+/** The endpoints Reprise caches, as an entry records where it came from. */
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
 /**
  * An entry's id follows from where it lives: one scope, one normalised text. So an id means the same on every

@@ -332,6 +332,21 @@ describe('MessageAssembly refuses what is not one clean message', () => {
     expect(assemble([...good.slice(0, 2), named('content_block_delta', { index: 0 }), ...good.slice(2)])).toBeUndefined();
   });
 
+  it('a block never stopped, a block started inside another, or a text delta into a tool block', () => {
+    const tool = (input: string) => [
+      named('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_x', name: 'pay', input: {} } }),
+      named('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: input } }),
+    ];
+    const end = [named('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } }), stop];
+    // The tool's arguments streamed but its block never closed: stored, it would have served input {}.
+    expect(assemble([start, ...tool('{"amount":5000}'), ...end])).toBeUndefined();
+    expect(assemble([start, ...tool('{"amount":5000}'), named('content_block_stop', { index: 0 }), ...end])).toMatchObject({ content: [{ input: { amount: 5000 } }] });
+    const second = named('content_block_start', { index: 1, content_block: { type: 'text', text: '' } });
+    expect(assemble([start, ...tool('{}'), second, named('content_block_stop', { index: 1 }), named('content_block_stop', { index: 0 }), ...end])).toBeUndefined();
+    const intoTool = named('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'x' } });
+    expect(assemble([start, ...tool('{}'), intoTool, named('content_block_stop', { index: 0 }), ...end])).toBeUndefined();
+  });
+
   it('an event type it does not know', () => {
     expect(assemble([...good.slice(0, -1), named('message_surprise'), stop])).toBeUndefined();
   });
@@ -420,6 +435,15 @@ describe('MESSAGES.parse', () => {
     expect(p).toMatchObject({ endpoint: 'messages', model: 'claude-sonnet-4-5', stream: true, includeUsage: false });
     expect(p.split).toBe(messagesSplit);
     expect(MESSAGES.scopeHeaders).toEqual(['anthropic-version', 'anthropic-beta']);
+  });
+
+  it.each([
+    ['an existing container', { container: 'container_011' }, 'container'],
+    ['remote MCP servers', { mcp_servers: [{ type: 'url', url: 'https://mcp.example.com', name: 'docs' }] }, 'mcp'],
+    ['no MCP servers', { mcp_servers: [] }, undefined],
+    ['nothing special', {}, undefined],
+  ])('%s: bypass says %s', (_, extra, reason) => {
+    expect(MESSAGES.bypass!(MESSAGES.parse(body('x', extra)))).toBe(reason);
   });
 
   it.each([

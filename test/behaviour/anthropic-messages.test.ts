@@ -370,6 +370,15 @@ describe('scope', () => {
     expect(h.up.count('/messages')).toBe(3);
     expect(h.up.calls[1]!.headers['anthropic-beta']).toBe('prompt-caching-2024-07-31');
   });
+
+  it('a beta the client lists in Connection never reaches upstream, so it keys nothing', async () => {
+    const body = { model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'How many moons does Jupiter have?' }] };
+    expect((await rawPost(body)).header('x-cache-status')).toBe('MISS');
+    // Hop-by-hop by the client's own say-so: the upstream answered without the beta, so this is the same question.
+    const listed = await rawPost(body, { 'anthropic-beta': 'prompt-caching-2024-07-31', connection: 'anthropic-beta' });
+    expect([listed.header('x-cache-status'), listed.header('x-cache-match')]).toEqual(['HIT', 'exact']);
+    expect(h.up.count('/messages')).toBe(1);
+  });
 });
 
 describe('what is stored', () => {

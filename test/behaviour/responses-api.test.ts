@@ -158,6 +158,7 @@ describe('the Responses API: what never comes from the cache', () => {
     ['conversation', { conversation: 'conv_123' }, 'conversation'],
     ['background', { background: true }, 'background'],
     ['an unversioned stored prompt', { prompt: { id: 'pmpt_1' } }, 'prompt-unversioned'],
+    ['a remote MCP tool', { tools: [{ type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com', require_approval: 'never' }] }, 'mcp'],
   ] as const)('%s: passed through with BYPASS and a reason, twice upstream, nothing stored', async (_name, extra, reason) => {
     const c = h.client();
     for (let i = 0; i < 2; i++) {

@@ -493,6 +493,11 @@ describe('ResponsesAssembly refuses what is not one clean answer', () => {
     expect(assemble([...good.slice(0, -1), named('response.cancelled', { response: { ...failed, status: 'cancelled', error: null }, sequence_number: n - 1 })])).toBeUndefined();
   });
 
+  it('a terminal response holding fewer output items than the stream announced', () => {
+    const shorter = { ...WITH_ANNOTATIONS, output: [] };
+    expect(assemble([...good.slice(0, -1), named('response.completed', { response: shorter, sequence_number: n - 1 })])).toBeUndefined();
+  });
+
   it('sequence numbers out of order, or repeated', () => {
     const swapped = [...good];
     [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
@@ -574,6 +579,8 @@ describe('RESPONSES.parse and bypass', () => {
     ['background: true', { background: true }, 'background'],
     ['a prompt without a version', { prompt: { id: 'pmpt_1' } }, 'prompt-unversioned'],
     ['a prompt with a null version', { prompt: { id: 'pmpt_1', version: null } }, 'prompt-unversioned'],
+    ['a remote MCP tool', { tools: [{ type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com' }] }, 'mcp'],
+    ['a code interpreter in an existing container', { tools: [{ type: 'code_interpreter', container: 'cntr_123' }] }, 'container'],
   ])('%s bypasses the cache', (_, extra, reason) => {
     expect(bypass(extra)).toBe(reason);
   });
@@ -585,6 +592,8 @@ describe('RESPONSES.parse and bypass', () => {
     ['previous_response_id: null', { previous_response_id: null }],
     ['conversation: null', { conversation: null }],
     ['a versioned prompt', { prompt: { id: 'pmpt_1', version: '3' } }],
+    ['a code interpreter in a new container', { tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }],
+    ['a function tool', { tools: [{ type: 'function', name: 'f', parameters: {} }] }],
     ['nothing special', {}],
   ])('%s does not', (_, extra) => {
     expect(bypass(extra)).toBeUndefined();
