@@ -260,7 +260,7 @@ describe('tool use', () => {
     expectExactHit(json.headers);
     expect(json.data.id).toBe(`msg_fake_${k}`);
     expect(json.data.content).toEqual([
-      { type: 'text', text: "I'll check the weather.", citations: null },
+      { type: 'text', text: "I'll check the weather." },
       { type: 'tool_use', id: `toolu_fake_${k}_0`, name: 'get_weather', input: { city: 'Paris' } },
       { type: 'tool_use', id: `toolu_fake_${k}_1`, name: 'get_weather', input: { city: 'Rome' } },
     ]);
