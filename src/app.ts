@@ -20,7 +20,7 @@ export function createApp(deps: AppDeps, handler: Handler = createHandler(deps))
     // Some adapters (@hono/node-server) make a request's AbortSignal only when it is first read: read it now, so
     // that a client leaving while its request waits (for a slot, an embedding) is known to have left.
     void request.signal;
-    const outcome = await handler.handle(viewOf(request));
+    const outcome = await handler.handle(viewOf(request, start));
     return respond(deps, outcome, { request, url: pathAndQuery(request.url), start });
   });
   app.onError((err) => {

@@ -220,6 +220,13 @@ export const OPTIONS = {
     schema: z.string(),
   },
   bodyLimit: { flag: 'body-limit', env: 'BODY_LIMIT', default: '20mb', doc: 'largest request body accepted', schema: bytes },
+  pricesFile: {
+    flag: 'prices',
+    env: 'PRICES_FILE',
+    default: '',
+    doc: 'JSON file of model prices, {"<model>": {"input": n, "output": n}} in USD per million tokens, over the built-in table, for money saved; empty = the built-in table',
+    schema: z.string(),
+  },
   upstreamTimeoutMs: {
     flag: 'upstream-timeout',
     env: 'UPSTREAM_TIMEOUT_MS',

@@ -136,6 +136,7 @@ function apiOf(path: string, wire: WireApi | undefined, view: RequestView): Upst
 export function createHandler(deps: AppDeps): Handler {
   const { config, logger, store } = deps;
   const metrics = deps.metrics ?? new Metrics();
+  metrics.store = store;
   const budget =
     config.maxErrorRate === undefined
       ? undefined

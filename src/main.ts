@@ -77,7 +77,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, config.logFormat);
-  const running = await startReprise(config, { logger });
+  let running: Awaited<ReturnType<typeof startReprise>>;
+  try {
+    running = await startReprise(config, { logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`reprise: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
   logger.info({ settings: redactedSettings(config), url: running.url }, 'reprise listening');
   // An operator in front of a gateway that also serves /v1/messages may not know Anthropic's routes have their own
   // upstream, and would otherwise learn it from a key sent to Anthropic.

@@ -36,6 +36,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   redisPrefix: 'reprise',
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,
+  pricesFile: '',
   upstreamTimeoutMs: 600000,
   upstreamConnectTimeoutMs: 10000,
   upstreamIdleTimeoutMs: 300000,

@@ -119,7 +119,9 @@ describe('handle: Reprise\'s own routes', () => {
     expect(o.reply.status).toBe(200);
     expect(header(o.reply.headers, 'content-type')).toBe('text/plain; version=0.0.4');
     expect(String(o.reply.body)).toContain('# TYPE reprise_requests_total counter\n');
-    expect(String(o.reply.body)).toMatch(/^reprise_requests_total\{status="HIT"\} 0$/m);
+    // Before any request a counter with labels has no series; the faults by stage start at 0, so their rates exist.
+    expect(String(o.reply.body)).toMatch(/^reprise_cache_faults_total\{stage="embed"\} 0$/m);
+    expect(String(o.reply.body)).toContain('# TYPE reprise_request_duration_seconds histogram\n');
     expect(replied(await s.handle(view('HEAD', '/metrics'))).reply.body).toBeNull();
   });
 

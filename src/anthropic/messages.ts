@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isRecord, lastTurnSplit } from '../cache/turn-split.js';
 import type { ParsedRequest, QuerySplit, WireApi } from '../cache/wire.js';
 import { validate } from '../openai/request.js';
+import type { Saved } from '../observe/prices.js';
 import { ANTHROPIC_ERRORS } from './errors.js';
 import { MessageAssembly, messageToEvents } from './message-stream.js';
 
@@ -91,10 +92,10 @@ function answerText(answer: unknown): string {
     .join(' ');
 }
 
-/** Every token the answer cost upstream: input (cached and not) and output. */
-function tokens(answer: unknown): number {
+/** What the answer cost upstream: input (written to the prompt cache or not), output, and prompt-cache reads apart. */
+function usage(answer: unknown): Saved {
   const u = (answer as Message).usage;
-  return (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0) + (u?.output_tokens ?? 0);
+  return { input: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0), output: u?.output_tokens ?? 0, cachedInput: u?.cache_read_input_tokens ?? 0 };
 }
 
 export const MESSAGES: WireApi = {
@@ -109,6 +110,6 @@ export const MESSAGES: WireApi = {
     assemble: () => new MessageAssembly(),
     replay: (answer) => messageToEvents(answer as Message),
   },
-  tokens,
+  usage,
   answerText,
 };

@@ -62,8 +62,15 @@ const NO_BODY = new Set([204, 205, 304]);
  * @param miss absent for a forward that leaves the cache alone (bypass, fault, other routes)
  * @param errors the shape of Reprise's own errors for this route @default the miss's wire's, else OpenAI's
  */
-export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release, errors?: ErrorDialect): Exchange {
-  return new ForwardExchange(deps, info, miss, release ?? (() => {}), errors ?? miss?.wire.errors ?? OPENAI_ERRORS);
+export function createExchange(deps: ExchangeDeps, info: CacheInfo, miss?: MissPlan, release?: Release, errors?: ErrorDialect, timing?: Timing): Exchange {
+  return new ForwardExchange(deps, info, miss, release ?? (() => {}), errors ?? miss?.wire.errors ?? OPENAI_ERRORS, timing);
+}
+
+/** A cached endpoint's forward is timed (observe/metrics.ts): from the request's arrival, and from the upstream call. */
+export interface Timing {
+  endpoint: string;
+  /** performance.now() when the request came in */
+  arrived: number;
 }
 
 /** A class rather than closures: one is made for every forwarded request. */
@@ -84,13 +91,21 @@ class ForwardExchange implements Exchange {
     /** frees this call's upstream slot (cache/upstream-slots.ts) */
     private readonly freeSlot: Release,
     private readonly errors: ErrorDialect,
+    private readonly timing?: Timing,
   ) {
     this.flight = miss?.lead?.flight;
   }
+  /** performance.now() when the upstream call was decided: Reprise's own time ends here, the upstream's begins */
+  private readonly called = performance.now();
   private clientHeaders: HeaderList = [];
 
   head(status: number, upstreamHeaders: HeaderList): ClientHead {
     this.status = status;
+    if (this.timing) {
+      const now = performance.now();
+      const { arrived, endpoint } = this.timing;
+      this.deps.metrics.timed(this.info.status, endpoint, { totalMs: now - arrived, ownMs: this.called - arrived, upstreamMs: now - this.called });
+    }
     const headers = clientResponseHeaders(upstreamHeaders);
     this.flight?.started(status, headers);
     this.answered = status >= 200 && status < 300 && !NO_BODY.has(status);
@@ -172,7 +187,7 @@ class ForwardExchange implements Exchange {
     const { deps } = this;
     try {
       const entry = await storeAnswer({ ...miss, store: deps.store, answer, bytes, now: deps.now(), ...(deps.backfill && { backfill: deps.backfill }) });
-      deps.metrics.stored();
+      deps.metrics.stored({ endpoint: miss.wire.endpoint, model: miss.parsed.model });
       this.flight?.finish(entry);
     } catch (err) {
       deps.metrics.fault('store');

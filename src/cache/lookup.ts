@@ -21,9 +21,20 @@ export interface Exploration {
   sampled: boolean;
 }
 
+/** What a semantic lookup saw, for the metrics: the embedding's time and batch, and the best candidate and its fate. */
+export interface Seen {
+  embedMs?: number;
+  /** texts in the model call that embedded the query; undefined when it was remembered */
+  batch?: number;
+  /** the best candidate's similarity, when there was one */
+  best?: number;
+  /** why no candidate was served: below-threshold, guard-<name>, verifier, judge-<verdict>, budget-<why> */
+  refusal?: string;
+}
+
 export type Lookup =
-  | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number }
-  | { kind: 'miss'; reason: string; vector?: Float32Array; explore?: Exploration }
+  | { kind: 'hit'; entry: Entry; match: 'exact' | 'semantic'; score: number; seen?: Seen }
+  | { kind: 'miss'; reason: string; vector?: Float32Array; explore?: Exploration; seen?: Seen }
   | { kind: 'fault'; stage: FaultStage; error: unknown };
 
 /** May `entry` be served under `policy` (`Cache-Control: max-age`)? */
@@ -68,8 +79,15 @@ const TOP_K = 4;
 
 export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
   let vector: Float32Array;
+  const seen: Seen = {};
+  const t0 = performance.now();
   try {
-    [vector] = (await deps.embedder.embed([key.embedText], { partition: deps.tenant, ...(deps.maxWaitMs !== undefined && { maxWaitMs: deps.maxWaitMs }) })) as [Float32Array];
+    [vector] = (await deps.embedder.embed([key.embedText], {
+      partition: deps.tenant,
+      ...(deps.maxWaitMs !== undefined && { maxWaitMs: deps.maxWaitMs }),
+      onModelCall: (n) => (seen.batch = n),
+    })) as [Float32Array];
+    seen.embedMs = performance.now() - t0;
   } catch (error) {
     // Too busy to embed in time is not a fault: the request goes upstream without the semantic lookup.
     if (error instanceof EmbedBusyError) return { kind: 'miss', reason: 'embed-busy' };
@@ -84,7 +102,8 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
   // The same text, stored since the exact lookup missed (by a request that ended meanwhile, or another replica):
   // that is an exact hit, whatever the budget or the judge would say of a paraphrase.
   const same = candidates.find((c) => c.entry.textKey === key.textKey);
-  if (same) return { kind: 'hit', entry: same.entry, match: 'exact', score: 1 };
+  if (same) return { kind: 'hit', entry: same.entry, match: 'exact', score: 1, seen };
+  if (candidates.length > 0) seen.best = candidates[0]!.score;
 
   const threshold = policy.threshold ?? deps.threshold;
   const inputLength = deps.embedder.inputLength?.bind(deps.embedder);
@@ -97,14 +116,17 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
     partition: deps.tenant,
     ...(cut && { cut }),
   });
-  if (!verdict.ok) return { kind: 'miss', reason: verdict.reason, vector };
+  if (!verdict.ok) {
+    if (verdict.reason !== 'none') seen.refusal = verdict.guard ? `guard-${verdict.guard}` : verdict.reason;
+    return { kind: 'miss', reason: verdict.reason, vector, seen };
+  }
   const { entry, score } = verdict.candidate;
   if (deps.judge && score < threshold + deps.judge.band) {
     // The judge reads what the guards read: a long prompt's head (its tail is in the scope, so it is the same).
     const said = await deps.judge.ask(cut ? cut(key.text) : key.text, cut ? cut(entry.text) : entry.text);
-    if (said !== 'same') return { kind: 'miss', reason: `judge-${said}`, vector };
+    if (said !== 'same') return { kind: 'miss', reason: (seen.refusal = `judge-${said}`), vector, seen };
   }
   const allowed = deps.budget?.decide(entry.id, score) ?? { serve: true as const };
-  if (allowed.serve) return { kind: 'hit', entry, match: 'semantic', score };
-  return { kind: 'miss', reason: `budget-${allowed.reason}`, vector, explore: { entry, score, sampled: allowed.reason === 'sampled' } };
+  if (allowed.serve) return { kind: 'hit', entry, match: 'semantic', score, seen };
+  return { kind: 'miss', reason: (seen.refusal = `budget-${allowed.reason}`), vector, explore: { entry, score, sampled: allowed.reason === 'sampled' }, seen };
 }

@@ -103,9 +103,9 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   const embedder = cx.embedder();
   const tenants = cx.tenants();
   if (!policy || !embedder || !tenants || (!policy.read && !policy.write)) {
-    parseBody(wire, decoder.decode(body));
+    const { model } = parseBody(wire, decoder.decode(body));
     const reason = !policy ? 'disabled' : !embedder || !tenants ? 'warming-up' : policy.reason;
-    return bypass(cx, wire, view, body, { status: 'BYPASS', ...(reason && { reason }) });
+    return bypass(cx, wire, view, body, { status: 'BYPASS', ...(reason && { reason }) }, model);
   }
 
   // The query goes upstream (a version, a deployment, a key): it is part of the tenant's credentials and the scope.
@@ -121,13 +121,13 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   if (known) {
     const found = await exactLookup(cx.store, known, policy, cx.now);
     if (found.kind === 'hit') return hit(cx, wire, found, known.form, view, body);
-    if (found.kind === 'fault') return fault(cx, wire, view, body, found);
+    if (found.kind === 'fault') return fault(cx, wire, view, body, found, 'unknown');
   }
 
   const text = decoder.decode(body);
   const parsed = parseBody(wire, text);
   const skip = wire.bypass?.(parsed);
-  if (skip) return bypass(cx, wire, view, body, { status: 'BYPASS', reason: skip });
+  if (skip) return bypass(cx, wire, view, body, { status: 'BYPASS', reason: skip }, parsed.model);
   let key: CacheKey;
   try {
     key = buildKey(
@@ -136,7 +136,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
     );
   } catch (error) {
     // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
-    if (error instanceof KeyDepthError) return fault(cx, wire, view, body, { stage: 'key', error });
+    if (error instanceof KeyDepthError) return fault(cx, wire, view, body, { stage: 'key', error }, parsed.model);
     throw error;
   }
   const form = answerForm(parsed, wire);
@@ -148,7 +148,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   if (!known) {
     const found = await exactLookup(cx.store, key, policy, cx.now);
     if (found.kind === 'hit') return hit(cx, wire, found, form, view, body);
-    if (found.kind === 'fault') return fault(cx, wire, view, body, found);
+    if (found.kind === 'fault') return fault(cx, wire, view, body, found, parsed.model);
   }
   return shared(cx, k);
 }
@@ -196,7 +196,7 @@ async function joined(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Ou
   if (flight.form === k.form) {
     const tap = flight.subscribe();
     if (!tap) return undefined;
-    cx.metrics.request('MISS');
+    cx.metrics.request('MISS', { endpoint: k.wire.endpoint, model: k.parsed.model });
     cx.metrics.coalesce();
     const info: CacheInfo = { status: 'MISS', reason: 'coalesced' };
     return {
@@ -231,7 +231,7 @@ async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; en
   if (found.kind === 'fault') {
     leading.flight.abandon();
     leading.end();
-    return fault(cx, k.wire, k.view, k.body, found);
+    return fault(cx, k.wire, k.view, k.body, found, k.parsed.model);
   }
   if (found.explore) cx.metrics.budgetDecision(found.reason.replace(/^budget-/, ''));
   const busy = found.reason === 'embed-busy';
@@ -282,6 +282,9 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
     budget.served(found.entry.id, found.score);
     metrics.budgetDecision('serve');
   }
+  const seen = found.kind === 'fault' ? undefined : found.seen;
+  if (seen?.embedMs !== undefined) metrics.embedded(seen.embedMs, seen.batch);
+  if (seen?.best !== undefined) metrics.lookedUp(seen.best, found.kind === 'hit' && found.match === 'semantic', seen.refusal);
   return found;
 }
 
@@ -290,16 +293,21 @@ type Served = { entry: Entry; match: 'exact' | 'semantic'; score: number };
 function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm, view: RequestView, body: Uint8Array): Outcome | Promise<Outcome> {
   const { entry, match, score } = found;
   let reply;
-  let tokens;
+  let usage;
   try {
     reply = hitReply({ entry, match, score, now: cx.now() }, form, wire);
-    tokens = wire.tokens(entry.response);
+    usage = wire.usage(entry.response);
   } catch (error) {
     // An entry whose answer cannot be serialised or read is the store's fault: fail open.
-    return fault(cx, wire, view, body, { stage: 'lookup', error });
+    return fault(cx, wire, view, body, { stage: 'lookup', error }, entry.model);
   }
-  cx.metrics.request('HIT');
-  cx.metrics.hit(match, tokens);
+  const at = { endpoint: entry.endpoint, model: entry.model };
+  cx.metrics.request('HIT', at, match);
+  cx.metrics.hit(match, at, usage);
+  if (view.arrived !== undefined) {
+    const ms = performance.now() - view.arrived;
+    cx.metrics.timed('HIT', entry.endpoint, { totalMs: ms, ownMs: ms });
+  }
   return { kind: 'hit', reply, entry, match, score, log: { cache: 'HIT', match } };
 }
 
@@ -319,28 +327,35 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
     extra.lead?.end();
     throw err;
   }
-  cx.metrics.request(info.status);
+  cx.metrics.request(info.status, { endpoint: k.wire.endpoint, model: k.parsed.model });
   cx.metrics.upstream();
   const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
   const call = upstreamCall(cx.bases[k.wire.upstream], { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
-  return { kind: 'forward', call, exchange: createExchange(cx, info, plan, release), log: { cache: info.status, reason: info.reason } };
+  const exchange = createExchange(cx, info, plan, release, k.wire.errors, timingOf(k.wire, k.view));
+  return { kind: 'forward', call, exchange, log: { cache: info.status, reason: info.reason } };
 }
 
 /** Upstream, leaving the cache alone. */
-async function bypass(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, info: CacheInfo): Promise<Outcome> {
+async function bypass(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, info: CacheInfo, model: string): Promise<Outcome> {
   const free = cx.slots.acquire(view);
   const release = typeof free === 'function' ? free : await free;
-  cx.metrics.request(info.status);
+  cx.metrics.request(info.status, { endpoint: wire.endpoint, model });
   cx.metrics.upstream();
   const call = upstreamCall(cx.bases[wire.upstream], { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
-  return { kind: 'forward', call, exchange: createExchange(cx, info, undefined, release, wire.errors), log: { cache: info.status, reason: info.reason } };
+  const exchange = createExchange(cx, info, undefined, release, wire.errors, timingOf(wire, view));
+  return { kind: 'forward', call, exchange, log: { cache: info.status, reason: info.reason } };
 }
 
-/** A cache fault: say so, count it, and go upstream without the cache. */
-function fault(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }): Promise<Outcome> {
+/** A cache fault: say so, count it, and go upstream without the cache. `model` is "unknown" before the body is read. */
+function fault(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, found: { stage: FaultStage; error: unknown }, model: string): Promise<Outcome> {
   cx.metrics.fault(found.stage);
   cx.logger.warn({ stage: found.stage, err: String(found.error) }, 'cache fault; failing open');
-  return bypass(cx, wire, view, body, { status: 'ERROR', reason: found.stage });
+  return bypass(cx, wire, view, body, { status: 'ERROR', reason: found.stage }, model);
+}
+
+/** What the exchange times a forwarded request by: its endpoint, and when it came in. */
+function timingOf(wire: WireApi, view: RequestView): { endpoint: string; arrived: number } | undefined {
+  return view.arrived === undefined ? undefined : { endpoint: wire.endpoint, arrived: view.arrived };
 }
 
 /**

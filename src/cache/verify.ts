@@ -11,7 +11,8 @@ import { Mlp, type MlpWeights } from './verifier/mlp.js';
 
 export type Verdict =
   | { ok: true; candidate: Candidate; probability?: number }
-  | { ok: false; reason: 'none' | 'below-threshold' | 'guard' | 'verifier' };
+  /** `guard`: the first guard the nearest refused candidate failed */
+  | { ok: false; reason: 'none' | 'below-threshold' | 'guard' | 'verifier'; guard?: Guard };
 
 /** A learned verifier as shipped: the MLP plus the operating point chosen for it. */
 export interface VerifierModel {
@@ -60,14 +61,19 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
   const best = candidates[0]!.score;
   const { verifier, vector } = opts;
   let reason: 'below-threshold' | 'guard' | 'verifier' = 'below-threshold';
+  let guard: Guard | undefined;
   let chosen: { candidate: Candidate; probability?: number } | undefined;
   for (let rank = 0; rank < candidates.length; rank++) {
     const c = candidates[rank]!;
     if (c.score < opts.threshold) continue;
     // A long text is compared by what the embedder read of it: texts in one scope share what was cut (its hash is
     // in the scope), and regexes over megabytes would stall every request on this thread.
-    if (failedHardGuard(opts.cut ? opts.cut(query) : query, opts.cut ? opts.cut(c.entry.text) : c.entry.text, opts.partition)) {
-      if (reason === 'below-threshold') reason = 'guard';
+    const failed = failedHardGuard(opts.cut ? opts.cut(query) : query, opts.cut ? opts.cut(c.entry.text) : c.entry.text, opts.partition);
+    if (failed) {
+      if (reason === 'below-threshold') {
+        reason = 'guard';
+        guard = failed;
+      }
       continue;
     }
     // Without a model, the first (nearest) candidate that passes wins: the rest need no checking.
@@ -79,5 +85,5 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
     }
     if (!chosen || p > (chosen.probability ?? 0)) chosen = { candidate: c, probability: p };
   }
-  return chosen ? { ok: true, ...chosen } : { ok: false, reason };
+  return chosen ? { ok: true, ...chosen } : { ok: false, reason, ...(guard && { guard }) };
 }

@@ -4,6 +4,7 @@
  * openai/responses.ts, anthropic/messages.ts); the pipeline, capture and renderers only ever talk to this interface.
  */
 import type { ErrorDialect } from '../openai/errors.js';
+import type { Saved } from '../observe/prices.js';
 import type { Endpoint } from '../store/types.js';
 
 /** Which configured upstream an API's requests go to (--upstream, --anthropic-upstream). */
@@ -55,8 +56,8 @@ export interface WireApi {
     /** the whole SSE replay of a stored answer, the end marker included */
     replay(answer: unknown, includeUsage: boolean): string;
   };
-  /** upstream tokens an answer cost: what serving it from cache saved */
-  tokens(answer: unknown): number;
+  /** what an answer cost upstream, by kind: what serving it from the cache saved */
+  usage(answer: unknown): Saved;
   /** what an answer says, tool calls included, as text: what the error budget compares */
   answerText(answer: unknown): string;
 }

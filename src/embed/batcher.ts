@@ -17,6 +17,7 @@ interface Waiting {
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
   timer?: ReturnType<typeof setTimeout>;
+  onModelCall?: (batchSize: number) => void;
 }
 
 export class BatchingEmbedder implements Embedder {
@@ -58,7 +59,7 @@ export class BatchingEmbedder implements Embedder {
     const promises = texts.map(
       (text) =>
         new Promise<Float32Array>((resolve, reject) => {
-          const w: Waiting = { text, resolve, reject };
+          const w: Waiting = { text, resolve, reject, ...(opts.onModelCall && { onModelCall: opts.onModelCall }) };
           if (opts.maxWaitMs !== undefined) {
             w.timer = setTimeout(() => {
               const i = this.queue.indexOf(w);
@@ -79,7 +80,10 @@ export class BatchingEmbedder implements Embedder {
   private pump(): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      for (const w of batch) clearTimeout(w.timer);
+      for (const w of batch) {
+        clearTimeout(w.timer);
+        w.onModelCall?.(batch.length);
+      }
       this.running++;
       this.calls++;
       // Through a promise, so an embedder that throws synchronously rejects this batch instead of wedging the pump.

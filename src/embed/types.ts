@@ -8,6 +8,8 @@ export interface EmbedOptions {
   partition?: string;
   /** ms a text may wait for a model call to start before it fails with EmbedBusyError; undefined = no bound */
   maxWaitMs?: number;
+  /** told how many texts share the model call that embeds this one (the batcher calls it; a remembered text never) */
+  onModelCall?: (batchSize: number) => void;
 }
 
 export interface Embedder {

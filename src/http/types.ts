@@ -25,6 +25,8 @@ export interface RequestView {
   /** path and query exactly as sent, e.g. "/v1/chat/completions?x=1" */
   readonly url: string;
   readonly headers: RequestHeaders;
+  /** performance.now() when the request came in, for the latency metrics; undefined where the front does not say */
+  readonly arrived?: number;
   /**
    * The whole body, at most `limit` bytes (TOO_LARGE past that). Only routes that need the body read it; the others
    * forward it as it arrives (UpstreamCall.body "client").

@@ -62,7 +62,7 @@ export function createListener(handler: Handler, deps: { dispatcher: Dispatcher;
 
   return function reprise(req, res) {
     const start = performance.now();
-    handler.handle(viewOf(req)).then(
+    handler.handle(viewOf(req, start)).then(
       (outcome) => {
         try {
           write(req, res, outcome, start);

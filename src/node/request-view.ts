@@ -30,9 +30,11 @@ export class RawHeaders implements RequestHeaders {
   }
 }
 
-export function viewOf(req: IncomingMessage): RequestView {
+/** @param arrived performance.now() when the request came in */
+export function viewOf(req: IncomingMessage, arrived?: number): RequestView {
   return {
     method: req.method ?? 'GET',
+    ...(arrived !== undefined && { arrived }),
     url: req.url ?? '/',
     headers: new RawHeaders(req.rawHeaders),
     readBody: (limit) => readBody(req, limit),

@@ -5,13 +5,15 @@
 import { hash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type Config } from '../config.js';
 import { randomSecret } from '../cache/tenant.js';
 import { createHandler, type AppDeps, type Handler } from '../handle.js';
 import { loadEmbedder } from '../embed/load.js';
 import type { Embedder } from '../embed/types.js';
 import type { Logger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
+import { parsePrices, prices, type Price } from '../observe/prices.js';
 import { hnswFactory } from '../store/hnsw-index.js';
 import { MemoryStore } from '../store/memory.js';
 import { RedisStore } from '../store/redis.js';
@@ -87,7 +89,7 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
     embedder: () => embedder,
     upstream: upstream.fetch,
     logger,
-    metrics: new Metrics(),
+    metrics: new Metrics(prices(config.pricesFile ? readPrices(config.pricesFile) : {})),
     now: opts.now ?? Date.now,
     hashBytes: nodeHashBytes,
     hashText: (text: string) => hash('sha256', text, 'hex'),
@@ -201,4 +203,13 @@ function createStore(config: Config, logger: Logger, now?: () => number): Store 
     return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
   }
   return new MemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxMemory, ...index });
+}
+
+/** The --prices file, checked: a start-up error that names the file and what is wrong with it. */
+function readPrices(file: string): Record<string, Price> {
+  try {
+    return parsePrices(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (err) {
+    throw new ConfigError(`--prices ${file}: ${(err as Error).message}`);
+  }
 }

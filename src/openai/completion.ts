@@ -76,7 +76,14 @@ export function isCompleteCompletion(value: unknown): value is Completion {
   );
 }
 
-/** Total tokens an answer cost upstream: what a hit saves. */
-export function usageTokens(c: { usage?: Usage | null }): number {
-  return c.usage?.total_tokens ?? (c.usage?.prompt_tokens ?? 0) + (c.usage?.completion_tokens ?? 0);
+/**
+ * What an answer cost upstream, by kind: prompt and completion tokens, and the prompt tokens the upstream served from
+ * its own prompt cache (`prompt_tokens_details.cached_tokens`, part of `prompt_tokens`) apart.
+ */
+export function usageOf(c: { usage?: Usage | null } | null): { input: number; output: number; cachedInput: number } {
+  const u = c?.usage;
+  const details = u?.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
+  const cached = typeof details?.cached_tokens === 'number' ? details.cached_tokens : 0;
+  const prompt = typeof u?.prompt_tokens === 'number' ? u.prompt_tokens : 0;
+  return { input: Math.max(0, prompt - cached), output: typeof u?.completion_tokens === 'number' ? u.completion_tokens : 0, cachedInput: cached };
 }

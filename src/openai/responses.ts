@@ -112,9 +112,12 @@ export const RESPONSES: WireApi = {
     assemble: () => new ResponsesAssembly(),
     replay: (answer) => responseToEvents(answer as Response),
   },
-  tokens: (answer) => {
+  // input_tokens counts what the upstream read from its own prompt cache (input_tokens_details.cached_tokens) too.
+  usage: (answer) => {
     const u = (answer as Response).usage;
-    return u?.total_tokens ?? (u?.input_tokens ?? 0) + (u?.output_tokens ?? 0);
+    const details = u?.input_tokens_details as { cached_tokens?: unknown } | null | undefined;
+    const cached = typeof details?.cached_tokens === 'number' ? details.cached_tokens : 0;
+    return { input: Math.max(0, (u?.input_tokens ?? 0) - cached), output: u?.output_tokens ?? 0, cachedInput: cached };
   },
   answerText,
 };

@@ -1,6 +1,6 @@
 /** @module openai/wire: chat completions, completions and embeddings as the pipeline sees them (cache/wire.ts). */
 import type { WireApi } from '../cache/wire.js';
-import { isCompleteCompletion, usageTokens, type ChatChoice, type Completion, type TextChoice } from './completion.js';
+import { isCompleteCompletion, usageOf, type ChatChoice, type Completion, type TextChoice } from './completion.js';
 import { OPENAI_ERRORS } from './errors.js';
 import { completionToFrames } from './completion-to-stream.js';
 import { parseRequest } from './request.js';
@@ -39,7 +39,7 @@ function completionWire(endpoint: 'chat' | 'completions', object: Completion['ob
       },
       replay: (answer, includeUsage) => completionToFrames(answer as Completion, includeUsage).join(''),
     },
-    tokens: (answer) => usageTokens(answer as Completion),
+    usage: (answer) => usageOf(answer as Completion),
     answerText: choicesText,
   };
 }
@@ -56,7 +56,7 @@ export const EMBEDDINGS: WireApi = {
     const v = answer as { object?: unknown; data?: unknown } | null;
     return typeof v === 'object' && v !== null && v.object === 'list' && Array.isArray(v.data) && v.data.length > 0;
   },
-  // Counted as no generated tokens saved, as the metrics have always counted them (the dashboard issue revisits it).
-  tokens: () => 0,
+  // An embedding's cost is its input.
+  usage: (answer) => usageOf(answer as Completion),
   answerText: () => '',
 };

@@ -20,9 +20,11 @@ export function pathAndQuery(url: string): string {
   return slash < 0 ? '/' : url.slice(slash);
 }
 
-export function viewOf(req: Request): RequestView {
+/** @param arrived performance.now() when the request came in */
+export function viewOf(req: Request, arrived?: number): RequestView {
   return {
     method: req.method,
+    ...(arrived !== undefined && { arrived }),
     url: pathAndQuery(req.url),
     headers: headersOf(req.headers),
     readBody: (limit) => readLimited(req, limit),

@@ -30,7 +30,7 @@ describe('fail open', () => {
     expect(h.reprise.metrics.snapshot().faults.embed).toBe(2);
     const prom = await (await fetch(`${h.reprise.url}/metrics`)).text();
     expect(prom).toContain('reprise_cache_faults_total{stage="embed"} 2');
-    expect(prom).toContain('reprise_requests_total{status="ERROR"} 2');
+    expect(prom).toContain('reprise_requests_total{endpoint="chat",model="gpt-4o-mini",status="ERROR",match="none"} 2');
   });
 
   it('exact-only requests still cache when the embedder is down', async () => {

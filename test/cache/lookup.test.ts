@@ -169,7 +169,7 @@ describe('semanticLookup', () => {
     const w = world();
     await put(w.store, w.embedder, FAR);
     const found = await semanticLookup(deps(w), keyOf(QUERY), POLICY);
-    expect(found).toEqual({ kind: 'miss', reason: 'below-threshold', vector: anchor });
+    expect(found).toMatchObject({ kind: 'miss', reason: 'below-threshold', vector: anchor, seen: { refusal: 'below-threshold' } });
   });
 
   it('a close candidate that asks about a different number fails the guards: a miss', async () => {
@@ -179,12 +179,12 @@ describe('semanticLookup', () => {
     w.embedder.known.set(q, anchor);
     w.embedder.known.set(c, at(anchor, 0.99, rng(17)));
     await put(w.store, w.embedder, c);
-    expect(await semanticLookup(deps(w), keyOf(q), POLICY)).toEqual({ kind: 'miss', reason: 'guard', vector: anchor });
+    expect(await semanticLookup(deps(w), keyOf(q), POLICY)).toMatchObject({ kind: 'miss', reason: 'guard', vector: anchor, seen: { refusal: 'guard-numbers' } });
   });
 
   it('an empty scope is a miss with reason none', async () => {
     const w = world();
-    expect(await semanticLookup(deps(w), keyOf(QUERY), POLICY)).toEqual({ kind: 'miss', reason: 'none', vector: anchor });
+    expect(await semanticLookup(deps(w), keyOf(QUERY), POLICY)).toMatchObject({ kind: 'miss', reason: 'none', vector: anchor });
   });
 
   it('an embedder that throws is a fault at the embed stage', async () => {
@@ -208,7 +208,7 @@ describe('semanticLookup', () => {
       expect(found).toMatchObject({ kind: 'miss', reason: 'budget-uncertain', vector: anchor, explore: { entry: paraphrase, sampled: false } });
 
       const { asked, judge } = sayDifferent();
-      expect(await semanticLookup(deps(w, { judge }), keyOf(QUERY), POLICY)).toEqual({ kind: 'miss', reason: 'judge-different', vector: anchor });
+      expect(await semanticLookup(deps(w, { judge }), keyOf(QUERY), POLICY)).toMatchObject({ kind: 'miss', reason: 'judge-different', vector: anchor, seen: { refusal: 'judge-different' } });
       expect(asked).toEqual([PARAPHRASE]);
     });
 
@@ -221,9 +221,9 @@ describe('semanticLookup', () => {
       const key = keyOf(QUERY);
       expect(same.textKey).toBe(key.textKey);
 
-      expect(await semanticLookup(deps(w, { budget }), key, POLICY)).toEqual({ kind: 'hit', entry: same, match: 'exact', score: 1 });
-      expect(await semanticLookup(deps(w, { judge }), key, POLICY)).toEqual({ kind: 'hit', entry: same, match: 'exact', score: 1 });
-      expect(await semanticLookup(deps(w, { budget, judge }), key, POLICY)).toEqual({ kind: 'hit', entry: same, match: 'exact', score: 1 });
+      expect(await semanticLookup(deps(w, { budget }), key, POLICY)).toMatchObject({ kind: 'hit', entry: same, match: 'exact', score: 1 });
+      expect(await semanticLookup(deps(w, { judge }), key, POLICY)).toMatchObject({ kind: 'hit', entry: same, match: 'exact', score: 1 });
+      expect(await semanticLookup(deps(w, { budget, judge }), key, POLICY)).toMatchObject({ kind: 'hit', entry: same, match: 'exact', score: 1 });
       expect(asked).toEqual([]);
 
       // The same store without that one entry: the budget explores again, so the rule above is what served it.
@@ -236,7 +236,7 @@ describe('semanticLookup', () => {
       const [vector] = await w.embedder.embed([QUERY]);
       await w.store.put(entryFor(keyOf(QUERY), vector, NOW - 60_000), 3600);
       const policy = readPolicy(new Headers({ 'cache-control': 'max-age=30' }), 3600);
-      expect(await semanticLookup(deps(w), keyOf(QUERY), policy)).toEqual({ kind: 'miss', reason: 'none', vector: anchor });
+      expect(await semanticLookup(deps(w), keyOf(QUERY), policy)).toMatchObject({ kind: 'miss', reason: 'none', vector: anchor });
     });
   });
 });

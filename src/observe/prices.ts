@@ -1,0 +1,87 @@
+/**
+ * @module observe/prices: what a hit saved in dollars. A built-in table of list prices for common models (USD per
+ * million tokens), which a JSON file can override or extend (--prices). A model is priced by the longest table
+ * name it starts with, so a dated snapshot ("gpt-4o-mini-2024-07-18") is priced as its family; a model the table
+ * does not know counts tokens only.
+ */
+
+/** USD per million tokens. */
+export interface Price {
+  input: number;
+  output: number;
+}
+
+/** What one answer cost upstream, by kind; `cachedInput` is input the upstream served from its own prompt cache. */
+export interface Saved {
+  input: number;
+  output: number;
+  cachedInput: number;
+}
+
+/** List prices, USD per million tokens, as the providers published them; --prices overrides them. */
+const BUILT_IN: Readonly<Record<string, Price>> = {
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4-turbo': { input: 10, output: 30 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  o1: { input: 15, output: 60 },
+  o3: { input: 2, output: 8 },
+  'o3-mini': { input: 1.1, output: 4.4 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+  'claude-opus-4': { input: 15, output: 75 },
+  'claude-sonnet-4': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+  'claude-3-7-sonnet': { input: 3, output: 15 },
+  'claude-3-5-sonnet': { input: 3, output: 15 },
+  'claude-3-5-haiku': { input: 0.8, output: 4 },
+  'claude-3-haiku': { input: 0.25, output: 1.25 },
+};
+
+export interface PriceTable {
+  /** dollars `usage` cost for `model`, undefined when the table does not know it */
+  cost(model: string, usage: Saved): number | undefined;
+}
+
+/** The table: the built-in prices, with `overrides` (from --prices) over them. */
+export function prices(overrides: Readonly<Record<string, Price>> = {}): PriceTable {
+  const table = { ...BUILT_IN, ...overrides };
+  // Longest names first, so "gpt-4o-mini-2024-07-18" is gpt-4o-mini and not gpt-4o.
+  const names = Object.keys(table).sort((a, b) => b.length - a.length);
+  const memo = new Map<string, Price | undefined>();
+  const priceOf = (model: string): Price | undefined => {
+    if (memo.has(model)) return memo.get(model);
+    const name = names.find((n) => model === n || model.startsWith(`${n}-`) || model.startsWith(`${n}@`));
+    const p = name === undefined ? undefined : table[name];
+    if (memo.size < 1000) memo.set(model, p);
+    return p;
+  };
+  return {
+    cost(model, usage) {
+      const p = priceOf(model);
+      // Prompt-cache reads are the upstream's saving, not Reprise's: only fresh input and output are counted.
+      return p && (usage.input * p.input + usage.output * p.output) / 1e6;
+    },
+  };
+}
+
+/** A --prices file's contents checked: `{ "<model>": { "input": n, "output": n } }`, USD per million tokens. */
+export function parsePrices(json: unknown): Record<string, Price> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('a price file is a JSON object of model names');
+  const out: Record<string, Price> = {};
+  for (const [model, p] of Object.entries(json as Record<string, unknown>)) {
+    const price = p as Partial<Price> | null;
+    if (typeof price?.input !== 'number' || typeof price.output !== 'number' || price.input < 0 || price.output < 0) {
+      throw new Error(`the price of ${model} needs "input" and "output", USD per million tokens`);
+    }
+    out[model] = { input: price.input, output: price.output };
+  }
+  return out;
+}
