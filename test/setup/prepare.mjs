@@ -32,6 +32,12 @@ export const REQUIREMENTS = [
     apt: ['python3-onnx', 'python3-numpy'],
     check: () => run('/usr/bin/python3', ['-c', 'import onnx, numpy'], { quiet: true }).status === 0,
   },
+  {
+    name: 'prometheus and promtool',
+    why: 'the Prometheus tests scrape Reprise with a real Prometheus; promtool checks the alerting rules and the exposition',
+    apt: ['prometheus'],
+    check: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool'),
+  },
 ];
 
 function run(cmd, args, { quiet = false, env } = {}) {
