@@ -3,12 +3,13 @@
  * test/setup/prepare.mjs), on a free loopback port, with its own config and a temporary TSDB, scraping the targets it
  * is given every second; and promtool. The system Prometheus, if the package started one on :9090, is never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis-server.js';
+import { killOnExit } from './children.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
@@ -83,16 +84,6 @@ export interface PrometheusServer {
   close(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
 
 class AddressInUse extends Error {}
 
@@ -144,8 +135,7 @@ async function spawnOn(port: number, dir: string, config: string): Promise<Prome
   const child = existsSync(SETPRIV)
     ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', PROMETHEUS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(PROMETHEUS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  installExitHook();
-  live.add(child);
+  const forget = killOnExit(child);
   let log = '';
   const collect = (d: Buffer) => {
     log += d.toString();
@@ -155,7 +145,7 @@ async function spawnOn(port: number, dir: string, config: string): Promise<Prome
   child.stderr!.on('data', collect);
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
-      live.delete(child);
+      forget();
       resolve();
     }),
   );

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { killOnExit } from './children.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 /** The system Redis listens here; tests never touch it. */
@@ -29,17 +30,6 @@ export interface RedisServer {
   client(): Redis;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Kill every server we started when this process exits (a second line of defence behind setpriv). */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
 
 /** A port that was free a moment ago (the kernel's pick for port 0). */
 async function freePort(): Promise<number> {
@@ -94,8 +84,7 @@ async function spawnOn(port: number): Promise<ChildProcess> {
   const child = existsSync(SETPRIV)
     ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', REDIS_SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  installExitHook();
-  live.add(child);
+  const forget = killOnExit(child);
 
   let log = '';
   const collect = (d: Buffer) => {
@@ -106,7 +95,7 @@ async function spawnOn(port: number): Promise<ChildProcess> {
   let exited = false;
   child.once('exit', () => {
     exited = true;
-    live.delete(child);
+    forget();
   });
 
   const deadline = Date.now() + 10_000;
