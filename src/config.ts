@@ -220,6 +220,13 @@ export const OPTIONS = {
     schema: z.string(),
   },
   bodyLimit: { flag: 'body-limit', env: 'BODY_LIMIT', default: '20mb', doc: 'largest request body accepted', schema: bytes },
+  dashboardPrompts: {
+    flag: 'dashboard-prompts',
+    env: 'DASHBOARD_PROMPTS',
+    default: 'false',
+    doc: 'true shows prompts\' text on the dashboard and in /stats (the most-hit entries, the latest misses); off, they are listed by entry id and model only',
+    schema: bool,
+  },
   pricesFile: {
     flag: 'prices',
     env: 'PRICES_FILE',

@@ -19,13 +19,15 @@ import type { UpstreamName, WireApi } from './cache/wire.js';
 import { ANTHROPIC_ERRORS } from './anthropic/errors.js';
 import { MESSAGES } from './anthropic/messages.js';
 import type { Embedder } from './embed/types.js';
-import type { RequestView } from './http/types.js';
+import type { Reply, RequestView } from './http/types.js';
 import { errorReply, NotFoundError, OPENAI_ERRORS, PayloadTooLargeError, RepriseError, type ErrorDialect } from './openai/errors.js';
 import { RESPONSES } from './openai/responses.js';
 import { CHAT, COMPLETIONS, EMBEDDINGS } from './openai/wire.js';
 import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { adminRoute } from './routes/admin.js';
+import { dashboardRoute, requireStats, type DashboardAssets, type DashboardDeps } from './routes/dashboard.js';
+import { statsJson, type ReplicaStats } from './observe/stats.js';
 import { feedbackHeader, feedbackRoute, type FeedbackDeps } from './routes/feedback.js';
 import { jsonReply, textReply } from './routes/reply.js';
 import type { Store } from './store/types.js';
@@ -71,6 +73,8 @@ export interface AppDeps {
    */
   tenantSecret?: Uint8Array | Promise<Uint8Array>;
   store: Store;
+  /** uPlot's files for the dashboard page, read by the front; without them the page has no charts to draw */
+  dashboardAssets?: DashboardAssets;
   /** returns the embedder once it has loaded */
   embedder: () => Embedder | undefined;
   /** Reprise's own upstream calls (the LLM judge); clients' requests are forwarded by the front */
@@ -88,6 +92,8 @@ export interface AppDeps {
 export interface Handler {
   handle(view: RequestView): Promise<Outcome>;
   readonly metrics: Metrics;
+  /** this replica's counters and last hour, to share with the cluster (Store.shareStats) */
+  replicaStats(): ReplicaStats;
 }
 
 /** A request target a URL parser leaves as it is: a path of plain characters, no escapes, no query. */
@@ -176,6 +182,24 @@ export function createHandler(deps: AppDeps): Handler {
   };
   const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
   const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;
+  const dashboard: DashboardDeps = { token: config.adminToken ?? '', assets: deps.dashboardAssets };
+  const replica = crypto.randomUUID();
+  const now = deps.now ?? Date.now;
+  const replicaStats = (): ReplicaStats => ({ replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
+
+  /** The stats JSON: this replica's, and with a shared store every other replica's that reported lately. */
+  async function stats(): Promise<Reply> {
+    let peers: ReplicaStats[] = [];
+    try {
+      peers = ((await store.peerStats?.()) ?? []).filter((p) => p.replica !== replica);
+    } catch (err) {
+      // The cluster's figures are a bonus: without them the page shows this replica's.
+      logger.warn({ err: String(err) }, 'could not read the other replicas\' stats');
+    }
+    const e = deps.embedder();
+    const threshold = e ? (config.threshold ?? (config.verify === 'learned' ? verifierFor(e.id)?.model.floor : undefined) ?? e.defaultThreshold) : null;
+    return jsonReply(200, statsJson([replicaStats(), ...peers], { now: now(), threshold, store: { entries: store.size(), ...(store.bytes && { bytes: store.bytes() }) } }));
+  }
 
   const reply = (r: ReturnType<typeof jsonReply>): Outcome => ({ kind: 'reply', reply: r, log: {} });
 
@@ -215,7 +239,11 @@ export function createHandler(deps: AppDeps): Handler {
       return reply(e ? jsonReply(200, { status: 'ok', embedder: e.id, store: storeStatus }) : jsonReply(503, { status: 'loading', store: storeStatus }));
     }
     if (read && path === '/metrics') return reply(textReply(200, metrics.prometheus(), 'text/plain; version=0.0.4'));
-    if (read && path === '/stats') return reply(jsonReply(200, { ...metrics.snapshot(), entries: store.size(), ...(store.bytes && { bytes: store.bytes() }) }));
+    if (read && path === '/stats') {
+      requireStats(dashboard, view);
+      return reply(await stats());
+    }
+    if (path === '/dashboard' || path.startsWith('/dashboard/')) return reply(await dashboardRoute(dashboard, view, path));
     if (admin && (path === '/admin' || path.startsWith('/admin/'))) return reply(await adminRoute(admin, view, path));
     throw new NotFoundError(path);
   }
@@ -243,6 +271,7 @@ export function createHandler(deps: AppDeps): Handler {
 
   return {
     metrics,
+    replicaStats,
     async handle(view) {
       let outcome: Outcome;
       // A target no URL parser reads is answered in OpenAI's shape: it names no API.

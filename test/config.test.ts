@@ -37,6 +37,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,
   pricesFile: '',
+  dashboardPrompts: false,
   upstreamTimeoutMs: 600000,
   upstreamConnectTimeoutMs: 10000,
   upstreamIdleTimeoutMs: 300000,

@@ -303,7 +303,7 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
   }
   const at = { endpoint: entry.endpoint, model: entry.model };
   cx.metrics.request('HIT', at, match);
-  cx.metrics.hit(match, at, usage);
+  cx.metrics.hit(match, at, usage, entry);
   if (view.arrived !== undefined) {
     const ms = performance.now() - view.arrived;
     cx.metrics.timed('HIT', entry.endpoint, { totalMs: ms, ownMs: ms });
@@ -328,6 +328,7 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
     throw err;
   }
   cx.metrics.request(info.status, { endpoint: k.wire.endpoint, model: k.parsed.model });
+  cx.metrics.missed({ endpoint: k.wire.endpoint, model: k.parsed.model }, k.key.text);
   cx.metrics.upstream();
   const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
   const call = upstreamCall(cx.bases[k.wire.upstream], { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });

@@ -6,9 +6,12 @@ import { hash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import { randomSecret } from '../cache/tenant.js';
 import { createHandler, type AppDeps, type Handler } from '../handle.js';
+import type { DashboardAssets } from '../routes/dashboard.js';
 import { loadEmbedder } from '../embed/load.js';
 import type { Embedder } from '../embed/types.js';
 import type { Logger } from '../observe/logger.js';
@@ -84,12 +87,13 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
   );
   const deps: AppDeps = {
     config,
+    dashboardAssets: dashboardAssets(),
     tenantSecret: tenantSecret(config, store, logger),
     store,
     embedder: () => embedder,
     upstream: upstream.fetch,
     logger,
-    metrics: new Metrics(prices(config.pricesFile ? readPrices(config.pricesFile) : {})),
+    metrics: new Metrics({ prices: prices(config.pricesFile ? readPrices(config.pricesFile) : {}), ...(opts.now && { now: opts.now }), prompts: config.dashboardPrompts }),
     now: opts.now ?? Date.now,
     hashBytes: nodeHashBytes,
     hashText: (text: string) => hash('sha256', text, 'hex'),
@@ -212,4 +216,10 @@ function readPrices(file: string): Record<string, Price> {
   } catch (err) {
     throw new ConfigError(`--prices ${file}: ${(err as Error).message}`);
   }
+}
+
+/** uPlot's files, from the package, for the dashboard page (no CDN: the page loads only what Reprise serves). */
+function dashboardAssets(): DashboardAssets {
+  const dir = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+  return { 'uplot.js': readFileSync(join(dir, 'uPlot.iife.min.js'), 'utf8'), 'uplot.css': readFileSync(join(dir, 'uPlot.min.css'), 'utf8') };
 }

@@ -4,6 +4,7 @@
  */
 import { prices, type PriceTable, type Saved } from './prices.js';
 import { Registry, type Counter, type Histogram } from './registry.js';
+import { Timeline } from './timeline.js';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'ERROR';
 export type FaultStage = 'embed' | 'search' | 'store' | 'lookup' | 'key';
@@ -26,6 +27,8 @@ export interface Snapshot {
   writes: number;
   /** semantic candidates refused, by reason */
   refusals: Record<string, number>;
+  /** the best candidate's similarity on semantic lookups: counts per bucket (upper bounds `le`), served and refused */
+  similarity: { le: number[]; served: number[]; refused: number[] };
   feedbackWrong: number;
   /** lookups that skipped the semantic step because no embedding could start within --embed-wait */
   embedBusy: number;
@@ -84,6 +87,7 @@ export class Metrics {
     moneySavedUsd: 0,
     writes: 0,
     refusals: {},
+    similarity: { le: SIMILARITY_BUCKETS, served: [], refused: [] },
     feedbackWrong: 0,
     embedBusy: 0,
     backfill: { queued: 0, done: 0, skipped: 0, dropped: 0, failed: 0, backlog: 0 },
@@ -99,8 +103,13 @@ export class Metrics {
   >;
   private readonly h: Record<'duration' | 'upstreamTime' | 'overhead' | 'embedTime' | 'embedBatch' | 'similarity', Histogram>;
 
-  /** @param priceTable USD per million tokens by model (--prices) @default the built-in table */
-  constructor(private readonly priceTable: PriceTable = prices()) {
+  /** the last hour, minute by minute, for the dashboard */
+  readonly timeline: Timeline;
+  private readonly priceTable: PriceTable;
+
+  constructor(opts: { prices?: PriceTable; now?: () => number; prompts?: boolean } = {}) {
+    this.priceTable = opts.prices ?? prices();
+    this.timeline = new Timeline(opts.now ?? Date.now, opts.prompts ?? false);
     const r = this.r;
     this.c = {
       requests: r.counter('reprise_requests_total', 'Requests to cached endpoints by endpoint, model, X-Cache-Status and, for hits, match (exact, semantic; none otherwise).', ['endpoint', 'model', 'status', 'match']),
@@ -151,10 +160,16 @@ export class Metrics {
 
   request(status: CacheStatus, at: RequestLabels, match: 'exact' | 'semantic' | 'none' = 'none'): void {
     this.s.requests[status]++;
-    this.c.requests.inc({ endpoint: at.endpoint, model: this.model(at.model), status, match });
+    const model = this.model(at.model);
+    this.c.requests.inc({ endpoint: at.endpoint, model, status, match });
+    this.timeline.request(status, at.endpoint, model, match === 'none' ? undefined : match);
+  }
+  /** a request that went upstream for its answer, and what it asked */
+  missed(at: RequestLabels, text: string): void {
+    this.timeline.missed(at.endpoint, this.model(at.model), text);
   }
   /** a hit, and what it saved: the answer's usage, by kind */
-  hit(match: 'exact' | 'semantic', at: RequestLabels, usage: Saved): void {
+  hit(match: 'exact' | 'semantic', at: RequestLabels, usage: Saved, entry?: { id: string; text: string }): void {
     this.s.hits[match]++;
     const model = this.model(at.model);
     this.s.tokensSaved += usage.input + usage.output;
@@ -169,10 +184,12 @@ export class Metrics {
       this.s.moneySavedUsd += usd;
       this.c.money.inc({ endpoint: at.endpoint, model }, usd);
     }
+    if (entry) this.timeline.hit({ ...entry, endpoint: at.endpoint, model }, usage.input + usage.output, usd);
   }
   /** how long a request took to its first byte, and how much of it was Reprise's own (the rest is upstream's) */
   timed(status: CacheStatus, endpoint: string, times: { totalMs: number; ownMs: number; upstreamMs?: number }): void {
     const outcome = OUTCOME[status];
+    this.timeline.timed(status, times.totalMs, times.ownMs);
     this.h.duration.observe({ endpoint, outcome }, times.totalMs / 1000);
     this.h.overhead.observe({ endpoint, outcome }, times.ownMs / 1000);
     if (times.upstreamMs !== undefined) this.h.upstreamTime.observe({ endpoint }, times.upstreamMs / 1000);
@@ -254,8 +271,14 @@ export class Metrics {
   }
 
   snapshot(): Snapshot {
+    const perBucket = (decision: string) => {
+      const { buckets, count } = this.h.similarity.summary({ decision });
+      const cumulative = [...buckets.map(([, n]) => n), count];
+      return cumulative.map((n, i) => n - (i > 0 ? cumulative[i - 1]! : 0));
+    };
     return {
       ...structuredClone(this.s),
+      similarity: { le: [...SIMILARITY_BUCKETS], served: perBucket('served'), refused: perBucket('refused') },
       upstreamSlots: { underWay: this.slots?.underWay ?? 0, queued: this.slots?.queued ?? 0 },
       flights: { open: this.flights?.size ?? 0, joinersWaiting: this.flights?.joinersWaiting ?? 0 },
     };

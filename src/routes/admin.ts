@@ -36,7 +36,7 @@ class UnauthorizedError extends RepriseError {
 }
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
-function sameToken(given: string, expected: string): boolean {
+export function sameToken(given: string, expected: string): boolean {
   const a = new TextEncoder().encode(given);
   const b = new TextEncoder().encode(expected);
   let diff = a.length ^ b.length;

@@ -1,5 +1,7 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
 /** The endpoints Reprise caches, as an entry records where it came from. */
+import type { ReplicaStats } from '../observe/stats.js';
+
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
 /**
@@ -84,6 +86,10 @@ export interface Store {
   size(): number;
   /** about how many bytes the entries take, for a store that holds them in this process */
   bytes?(): number;
+  /** a store replicas share: keep this replica's stats for the others to read, for `ttlSeconds` */
+  shareStats?(stats: ReplicaStats, ttlSeconds: number): Promise<void>;
+  /** a store replicas share: the stats every replica shared and that have not expired, this one's included */
+  peerStats?(): Promise<ReplicaStats[]>;
   /** connection state of a remote store; an in-process store is always ready */
   readonly status?: 'connecting' | 'ready' | 'down';
 }
