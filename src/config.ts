@@ -216,7 +216,7 @@ export const OPTIONS = {
     flag: 'admin-token',
     env: 'ADMIN_TOKEN',
     default: '',
-    doc: 'bearer token for the admin API (purge, delete); empty = admin API off',
+    doc: 'bearer token for the admin API (purge, delete), /stats and the dashboard; empty = admin API off, /stats and the dashboard open',
     schema: z.string(),
   },
   bodyLimit: { flag: 'body-limit', env: 'BODY_LIMIT', default: '20mb', doc: 'largest request body accepted', schema: bytes },

@@ -66,7 +66,7 @@ const html = (status: number, body: string, headers: Array<[string, string]> = [
     ['content-type', 'text/html; charset=utf-8'],
     ['cache-control', 'no-store'],
     // Everything it loads is its own: no inline script from elsewhere, no framing.
-    ['content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'"],
+    ['content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"],
     ['x-content-type-options', 'nosniff'],
     ...headers,
   ],
@@ -98,7 +98,9 @@ export async function dashboardRoute(deps: DashboardDeps, view: RequestView, pat
     const text = asset === 'uplot.js' || asset === 'uplot.css' ? deps.assets[asset] : asset === 'dashboard.js' ? dashboardScript() : undefined;
     if (text !== undefined) {
       const type = asset.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
-      return { status: 200, headers: [['content-type', type], ['cache-control', 'public, max-age=3600'], ['x-content-type-options', 'nosniff']], body: text };
+      // The page's own script changes with Reprise (and with the stats schema): revalidated, never kept stale.
+      const cache = asset === 'dashboard.js' ? 'no-cache' : 'public, max-age=3600';
+      return { status: 200, headers: [['content-type', type], ['cache-control', cache], ['x-content-type-options', 'nosniff']], body: text };
     }
   }
   throw new NotFoundError(path);

@@ -38,6 +38,12 @@ export const REQUIREMENTS = [
     apt: ['prometheus'],
     check: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool'),
   },
+  {
+    name: 'chromium',
+    why: 'the dashboard is tested in a real headless Chromium (/usr/bin/chromium), driven by playwright-core',
+    apt: ['chromium'],
+    check: () => existsSync('/usr/bin/chromium'),
+  },
 ];
 
 function run(cmd, args, { quiet = false, env } = {}) {
