@@ -31,6 +31,11 @@ export interface StartOptions {
   logger?: Logger;
   store?: Store;
   now?: () => number;
+  /**
+   * With a store replicas share (Store.shareStats): ms between shares of this replica's stats, which the others'
+   * /stats add up; they are kept for 3 × this, so a replica that stops sharing drops out after that. @default 5000
+   */
+  statsShareMs?: number;
 }
 
 export interface Running {
@@ -98,18 +103,64 @@ export async function nodeParts(config: Config, opts: StartOptions = {}): Promis
     hashBytes: nodeHashBytes,
     hashText: (text: string) => hash('sha256', text, 'hex'),
   };
+  const handler = createHandler(deps);
+  const stopSharing = shareStats(store, handler, logger, opts.statsShareMs ?? STATS_SHARE_MS);
   return {
     deps,
-    handler: createHandler(deps),
+    handler,
     dispatcher: upstream.dispatcher,
     logger,
     ready,
     async close() {
+      stopSharing();
       await upstream.close();
       if (store instanceof RedisStore) await store.close();
       // Only an embedder made here: one passed in (tests share one) belongs to whoever made it.
       if (!opts.embedder) await ready.then((e) => e.close?.(), () => {});
     },
+  };
+}
+
+/** How often a replica shares its stats with the others, by default. */
+const STATS_SHARE_MS = 5_000;
+/** How often to look again while the store is still connecting at start-up, so the first share comes at once. */
+const STATS_CONNECTING_MS = 25;
+
+/**
+ * With a store replicas share: this replica's stats shared now (as soon as the store has connected), then every
+ * `everyMs`, each kept 3 × `everyMs` so that one missed share loses nothing. A failed share is never thrown: it is
+ * logged once per outage (and once when sharing works again). Returns a stop function; the timer never holds the
+ * process open.
+ */
+function shareStats(store: Store, handler: Handler, logger: Logger, everyMs: number): () => void {
+  if (!store.shareStats) return () => {};
+  const ttlSeconds = (3 * everyMs) / 1000;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let failing = false;
+  const next = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  };
+  const tick = async () => {
+    // Still connecting at start-up: not an outage, and the first share should not wait a whole interval.
+    if (store.status === 'connecting') return next(STATS_CONNECTING_MS);
+    try {
+      await store.shareStats!(handler.replicaStats(), ttlSeconds);
+      if (failing) logger.info({}, 'sharing this replica\'s stats again');
+      failing = false;
+    } catch (err) {
+      // Once per outage; at debug when the store has already said that Redis is down.
+      if (!failing) logger[store.status === 'down' ? 'debug' : 'warn']({ err: String(err) }, 'could not share this replica\'s stats; the others\' /stats leave it out until it can');
+      failing = true;
+    }
+    next(everyMs);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
   };
 }
 

@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
+import type { ReplicaStats } from '../observe/stats.js';
 import { decodeEntry, encodeEntry, encodeEvent, entryKey, eventStreamKey } from './redis-codec.js';
 import { StoreUnavailableError, execOrThrow, scanEntryKeys } from './redis-commands.js';
 import { RedisMirror } from './redis-mirror.js';
@@ -42,6 +43,37 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
+
+/** Index members whose key expired longer ago than this are pruned: a margin for replicas' clocks to disagree. */
+const STATS_PRUNE_AFTER_MS = 60_000;
+
+/** One replica's shared stats. No `{...}` hash tag: entry-key SCANs (purge, the mirror's load) must not match it. */
+const statsKey = (prefix: string, replica: string) => `${prefix}:stats:${replica}`;
+/** The replicas that shared stats, scored by when their key expires. */
+const statsIndexKey = (prefix: string) => `${prefix}:stats-index`;
+
+/** A shared stats value, if it has the shape this version reads. */
+function parseReplicaStats(json: string): ReplicaStats | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const o = v as Partial<ReplicaStats> | null;
+  const t = o?.timeline;
+  const ok =
+    typeof o?.replica === 'string' &&
+    typeof o.at === 'number' &&
+    typeof o.snapshot === 'object' &&
+    o.snapshot !== null &&
+    typeof t === 'object' &&
+    t !== null &&
+    Array.isArray(t.minutes) &&
+    Array.isArray(t.top) &&
+    Array.isArray(t.recentMisses);
+  return ok ? (o as ReplicaStats) : undefined;
+}
 
 export class RedisStore implements Store {
   private readonly redis: Redis;
@@ -246,6 +278,50 @@ export class RedisStore implements Store {
     await this.redis.xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'purge', filter }));
     this.mirror.applyPurge(filter);
     return deleted;
+  }
+
+  /**
+   * This replica's stats, for the others' /stats: one string key per replica (`<prefix>:stats:<replica>`) that
+   * expires on its own, so a replica that stops sharing (stopped, crashed, cut off) drops out after `ttlSeconds`;
+   * and its id in a sorted set (`<prefix>:stats-index`, scored by when the key expires) so that readers find every
+   * key without SCAN. Members whose key expired a while ago are pruned here, by score: atomic, so a replica that has
+   * just shared again is never pruned. The keys have no `{...}` tag, so neither purge nor the mirror's SCAN of entry
+   * keys sees them.
+   */
+  async shareStats(stats: ReplicaStats, ttlSeconds: number): Promise<void> {
+    this.ensureReady();
+    const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
+    // The wall clock, not the `now` option (a test's): Redis expires the keys in real time.
+    const now = Date.now();
+    const index = statsIndexKey(this.prefix);
+    const pipe = this.redis
+      .pipeline()
+      .set(statsKey(this.prefix, stats.replica), JSON.stringify(stats), 'PX', ttlMs)
+      .zadd(index, now + ttlMs, stats.replica)
+      .zremrangebyscore(index, '-inf', now - STATS_PRUNE_AFTER_MS)
+      // Once every replica has stopped, the index goes too.
+      .pexpire(index, ttlMs + STATS_PRUNE_AFTER_MS);
+    await execOrThrow(pipe);
+  }
+
+  /**
+   * Every replica's stats that have not expired, this one's included: the index's members, then their keys in one
+   * MGET; a member whose key has expired is skipped (Redis's expiry decides, not clocks), as is one that does not
+   * parse (a replica of another version). Rejects at once while Redis is away, and within the command timeout per
+   * round trip (two) when it does not answer.
+   */
+  async peerStats(): Promise<ReplicaStats[]> {
+    this.ensureReady();
+    const replicas = await this.redis.zrange(statsIndexKey(this.prefix), 0, -1);
+    if (replicas.length === 0) return [];
+    const values = await this.redis.mget(...replicas.map((r) => statsKey(this.prefix, r)));
+    const out: ReplicaStats[] = [];
+    values.forEach((v, i) => {
+      const stats = v === null ? undefined : parseReplicaStats(v);
+      if (stats && stats.replica === replicas[i]) out.push(stats);
+      else if (v !== null) this.logger.debug({ replica: replicas[i] }, 'unreadable replica stats in redis; skipped');
+    });
+    return out;
   }
 
   private ensureReady(): void {
