@@ -187,14 +187,18 @@ export function createHandler(deps: AppDeps): Handler {
   const now = deps.now ?? Date.now;
   const replicaStats = (): ReplicaStats => ({ replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
 
+  let peersFailing = false;
   /** The stats JSON: this replica's, and with a shared store every other replica's that reported lately. */
   async function stats(): Promise<Reply> {
     let peers: ReplicaStats[] = [];
     try {
       peers = ((await store.peerStats?.()) ?? []).filter((p) => p.replica !== replica);
+      peersFailing = false;
     } catch (err) {
-      // The cluster's figures are a bonus: without them the page shows this replica's.
-      logger.warn({ err: String(err) }, 'could not read the other replicas\' stats');
+      // The cluster's figures are a bonus: without them the page shows this replica's. Said once per outage, as
+      // a dashboard asks every few seconds.
+      if (!peersFailing) logger.warn({ err: String(err) }, "could not read the other replicas' stats; showing this replica's");
+      peersFailing = true;
     }
     const e = deps.embedder();
     const threshold = e ? (config.threshold ?? (config.verify === 'learned' ? verifierFor(e.id)?.model.floor : undefined) ?? e.defaultThreshold) : null;
