@@ -8,14 +8,13 @@ import OpenAI from 'openai';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/observe/logger.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import type { Running } from '../../src/node/server.js';
 import type { ReplicaStats } from '../../src/observe/stats.js';
 import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
-import { startFront } from '../helpers/front.js';
+import { redisReplicaConfig, startFront } from '../helpers/front.js';
 import { ask, bundledEmbedder, chat } from '../helpers/harness.js';
 import { startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
 
@@ -60,22 +59,7 @@ function recordingLogger(into: typeof aLog): Logger {
 }
 
 async function startReplica(flags: Record<string, string> = {}, logger: Logger = silentLogger): Promise<Replica> {
-  const config = parseConfig(
-    {
-      port: '0',
-      host: '127.0.0.1',
-      upstream: up.url,
-      'log-level': 'silent',
-      store: 'redis',
-      'redis-url': redis.url,
-      'redis-timeout': String(REDIS_TIMEOUT),
-      'redis-prefix': PREFIX,
-      'admin-token': ADMIN,
-      'embed-wait': '60000',
-      ...flags,
-    },
-    {},
-  );
+  const config = redisReplicaConfig({ upstream: up.url, redisUrl: redis.url, prefix: PREFIX, redisTimeoutMs: REDIS_TIMEOUT, adminToken: ADMIN }, flags);
   const running = await startFront(config, { embedder: bundledEmbedder(), logger, statsShareMs: SHARE_MS });
   await running.ready;
   const replica: Replica = {

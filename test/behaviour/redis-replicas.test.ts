@@ -7,10 +7,9 @@ import OpenAI from 'openai';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import type { Running } from '../../src/node/server.js';
-import { startFront } from '../helpers/front.js';
+import { redisReplicaConfig, startFront } from '../helpers/front.js';
 import type { Store } from '../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream } from '../fixtures/fake-upstream.js';
 import { ask, bundledEmbedder, chat } from '../helpers/harness.js';
@@ -36,23 +35,7 @@ const replicas = new Set<Replica>();
 
 /** A Reprise server on the shared fake upstream, with the Redis store (flags override the defaults here). */
 async function startReplica(flags: Record<string, string> = {}): Promise<Replica> {
-  const config = parseConfig(
-    {
-      port: '0',
-      host: '127.0.0.1',
-      upstream: up.url,
-      'log-level': 'silent',
-      store: 'redis',
-      'redis-url': redis.url,
-      'redis-timeout': String(REDIS_TIMEOUT),
-      'redis-prefix': PREFIX,
-      'admin-token': ADMIN,
-      // as the harness does: a busy CI machine may hold an embedding past the default --embed-wait
-      'embed-wait': '60000',
-      ...flags,
-    },
-    {},
-  );
+  const config = redisReplicaConfig({ upstream: up.url, redisUrl: redis.url, prefix: PREFIX, redisTimeoutMs: REDIS_TIMEOUT, adminToken: ADMIN }, flags);
   const running = await startFront(config, { embedder: bundledEmbedder(), logger: silentLogger });
   await running.ready;
   const replica: Replica = {

@@ -29,3 +29,24 @@ export async function startFrontFor(upstream: string, opts: StartOptions = {}, f
   await running.ready;
   return running;
 }
+
+/** The config of a replica on a shared Redis store, as the replica suites start them (flags override these). */
+export function redisReplicaConfig(o: { upstream: string; redisUrl: string; prefix: string; redisTimeoutMs: number; adminToken: string }, flags: Record<string, string> = {}): Config {
+  return parseConfig(
+    {
+      port: '0',
+      host: '127.0.0.1',
+      upstream: o.upstream,
+      'log-level': 'silent',
+      store: 'redis',
+      'redis-url': o.redisUrl,
+      'redis-timeout': String(o.redisTimeoutMs),
+      'redis-prefix': o.prefix,
+      'admin-token': o.adminToken,
+      // as the harness does: a busy CI machine may hold an embedding past the default --embed-wait
+      'embed-wait': '60000',
+      ...flags,
+    },
+    {},
+  );
+}
