@@ -27,7 +27,7 @@ import type { Logger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { adminRoute } from './routes/admin.js';
 import { dashboardRoute, requireStats, type DashboardAssets, type DashboardDeps } from './routes/dashboard.js';
-import { statsJson, type ReplicaStats } from './observe/stats.js';
+import { STATS_SCHEMA, statsJson, type ReplicaStats } from './observe/stats.js';
 import { feedbackHeader, feedbackRoute, type FeedbackDeps } from './routes/feedback.js';
 import { jsonReply, textReply } from './routes/reply.js';
 import type { Store } from './store/types.js';
@@ -182,10 +182,10 @@ export function createHandler(deps: AppDeps): Handler {
   };
   const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
   const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;
-  const dashboard: DashboardDeps = { token: config.adminToken ?? '', assets: deps.dashboardAssets };
-  const replica = crypto.randomUUID();
   const now = deps.now ?? Date.now;
-  const replicaStats = (): ReplicaStats => ({ replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
+  const dashboard: DashboardDeps = { token: config.adminToken ?? '', assets: deps.dashboardAssets, now };
+  const replica = crypto.randomUUID();
+  const replicaStats = (): ReplicaStats => ({ schema: STATS_SCHEMA, replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
 
   let peersFailing = false;
   /** The stats JSON: this replica's, and with a shared store every other replica's that reported lately. */

@@ -95,7 +95,8 @@ function answerText(answer: unknown): string {
 /** What the answer cost upstream: input (written to the prompt cache or not), output, and prompt-cache reads apart. */
 function usage(answer: unknown): Saved {
   const u = (answer as Message).usage;
-  return { input: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0), output: u?.output_tokens ?? 0, cachedInput: u?.cache_read_input_tokens ?? 0 };
+  const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+  return { input: count(u?.input_tokens) + count(u?.cache_creation_input_tokens), output: count(u?.output_tokens), cachedInput: count(u?.cache_read_input_tokens) };
 }
 
 export const MESSAGES: WireApi = {

@@ -71,6 +71,8 @@ export interface Timing {
   endpoint: string;
   /** performance.now() when the request came in */
   arrived: number;
+  /** ms it waited for an upstream slot (--upstream-concurrency): neither Reprise's own work nor the upstream's */
+  queuedMs: number;
 }
 
 /** A class rather than closures: one is made for every forwarded request. */
@@ -103,8 +105,8 @@ class ForwardExchange implements Exchange {
     this.status = status;
     if (this.timing) {
       const now = performance.now();
-      const { arrived, endpoint } = this.timing;
-      this.deps.metrics.timed(this.info.status, endpoint, { totalMs: now - arrived, ownMs: this.called - arrived, upstreamMs: now - this.called });
+      const { arrived, endpoint, queuedMs } = this.timing;
+      this.deps.metrics.timed(this.info.status, endpoint, { totalMs: now - arrived, ownMs: Math.max(0, this.called - arrived - queuedMs), upstreamMs: now - this.called });
     }
     const headers = clientResponseHeaders(upstreamHeaders);
     this.flight?.started(status, headers);

@@ -24,7 +24,7 @@ import { upstreamCall, type UpstreamBase } from '../upstream/call.js';
 import { upstreamRequestHeaders } from '../upstream/headers.js';
 import { withCacheInfo, type CacheInfo } from './cache-headers.js';
 import type { ErrorBudget } from './error-budget.js';
-import { createExchange, type ExchangeDeps, type MissPlan } from './exchange.js';
+import { createExchange, type ExchangeDeps, type MissPlan, type Timing } from './exchange.js';
 import { answerForm, hitReply, type AnswerForm } from './hit-reply.js';
 import type { LlmJudge } from './judge.js';
 import { buildKey, exactKeyOf, type CacheKey } from './key.js';
@@ -314,6 +314,7 @@ function hit(cx: PipelineContext, wire: WireApi, found: Served, form: AnswerForm
 /** Upstream, with the cache: the answer is stored on a clean end unless the policy says not to. */
 async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lead?: MissPlan['lead']; vector?: Float32Array; explore?: Exploration } = {}): Promise<Outcome> {
   let release: Release;
+  const asked = performance.now();
   try {
     // A leader whose client leaves while it waits keeps its place for the joiners waiting on its flight, until the
     // last of them leaves too.
@@ -328,22 +329,23 @@ async function miss(cx: PipelineContext, k: Keyed, info: CacheInfo, extra: { lea
     throw err;
   }
   cx.metrics.request(info.status, { endpoint: k.wire.endpoint, model: k.parsed.model });
-  cx.metrics.missed({ endpoint: k.wire.endpoint, model: k.parsed.model }, k.key.text);
+  if (info.status === 'MISS') cx.metrics.missed({ endpoint: k.wire.endpoint, model: k.parsed.model }, k.key.text);
   cx.metrics.upstream();
   const plan: MissPlan = { wire: k.wire, parsed: k.parsed, key: k.key, tenant: k.tenant, policy: k.policy, embedder: k.embedder, ...extra };
   const call = upstreamCall(cx.bases[k.wire.upstream], { method: 'POST', url: k.view.url, headers: k.view.headers, body: k.body, bodyLimit: cx.bodyLimit, identity: true });
-  const exchange = createExchange(cx, info, plan, release, k.wire.errors, timingOf(k.wire, k.view));
+  const exchange = createExchange(cx, info, plan, release, k.wire.errors, timingOf(k.wire, k.view, performance.now() - asked));
   return { kind: 'forward', call, exchange, log: { cache: info.status, reason: info.reason } };
 }
 
 /** Upstream, leaving the cache alone. */
 async function bypass(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint8Array, info: CacheInfo, model: string): Promise<Outcome> {
+  const asked = performance.now();
   const free = cx.slots.acquire(view);
   const release = typeof free === 'function' ? free : await free;
   cx.metrics.request(info.status, { endpoint: wire.endpoint, model });
   cx.metrics.upstream();
   const call = upstreamCall(cx.bases[wire.upstream], { method: view.method, url: view.url, headers: view.headers, body, bodyLimit: cx.bodyLimit, identity: false });
-  const exchange = createExchange(cx, info, undefined, release, wire.errors, timingOf(wire, view));
+  const exchange = createExchange(cx, info, undefined, release, wire.errors, timingOf(wire, view, performance.now() - asked));
   return { kind: 'forward', call, exchange, log: { cache: info.status, reason: info.reason } };
 }
 
@@ -354,9 +356,9 @@ function fault(cx: PipelineContext, wire: WireApi, view: RequestView, body: Uint
   return bypass(cx, wire, view, body, { status: 'ERROR', reason: found.stage }, model);
 }
 
-/** What the exchange times a forwarded request by: its endpoint, and when it came in. */
-function timingOf(wire: WireApi, view: RequestView): { endpoint: string; arrived: number } | undefined {
-  return view.arrived === undefined ? undefined : { endpoint: wire.endpoint, arrived: view.arrived };
+/** What the exchange times a forwarded request by: its endpoint, when it came in, and how long it queued for a slot. */
+function timingOf(wire: WireApi, view: RequestView, queuedMs: number): Timing | undefined {
+  return view.arrived === undefined ? undefined : { endpoint: wire.endpoint, arrived: view.arrived, queuedMs };
 }
 
 /**

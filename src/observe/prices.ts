@@ -1,8 +1,8 @@
 /**
  * @module observe/prices: what a hit saved in dollars. A built-in table of list prices for common models (USD per
- * million tokens), which a JSON file can override or extend (--prices). A model is priced by the longest table
- * name it starts with, so a dated snapshot ("gpt-4o-mini-2024-07-18") is priced as its family; a model the table
- * does not know counts tokens only.
+ * million tokens), which a JSON file can override or extend (--prices). A model is priced by its name in the table,
+ * or as a dated snapshot of one ("gpt-4o-mini-2024-07-18", "claude-sonnet-4-5-20250929", "-latest"); any other
+ * name (o1-mini is not o1, gpt-5-pro is not gpt-5) is one the table does not know, and counts tokens only.
  */
 
 /** USD per million tokens. */
@@ -37,13 +37,19 @@ const BUILT_IN: Readonly<Record<string, Price>> = {
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'claude-opus-4': { input: 15, output: 75 },
+  'claude-opus-4-1': { input: 15, output: 75 },
+  'claude-opus-4-5': { input: 5, output: 25 },
   'claude-sonnet-4': { input: 3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
   'claude-haiku-4-5': { input: 1, output: 5 },
   'claude-3-7-sonnet': { input: 3, output: 15 },
   'claude-3-5-sonnet': { input: 3, output: 15 },
   'claude-3-5-haiku': { input: 0.8, output: 4 },
   'claude-3-haiku': { input: 0.25, output: 1.25 },
 };
+
+/** What a dated snapshot adds to its family's name: a date, or an alias of the newest. */
+const SNAPSHOT = /(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@[\w.-]+)$/;
 
 export interface PriceTable {
   /** dollars `usage` cost for `model`, undefined when the table does not know it */
@@ -53,13 +59,10 @@ export interface PriceTable {
 /** The table: the built-in prices, with `overrides` (from --prices) over them. */
 export function prices(overrides: Readonly<Record<string, Price>> = {}): PriceTable {
   const table = { ...BUILT_IN, ...overrides };
-  // Longest names first, so "gpt-4o-mini-2024-07-18" is gpt-4o-mini and not gpt-4o.
-  const names = Object.keys(table).sort((a, b) => b.length - a.length);
   const memo = new Map<string, Price | undefined>();
   const priceOf = (model: string): Price | undefined => {
     if (memo.has(model)) return memo.get(model);
-    const name = names.find((n) => model === n || model.startsWith(`${n}-`) || model.startsWith(`${n}@`));
-    const p = name === undefined ? undefined : table[name];
+    const p = Object.hasOwn(table, model) ? table[model] : table[model.replace(SNAPSHOT, '')];
     if (memo.size < 1000) memo.set(model, p);
     return p;
   };

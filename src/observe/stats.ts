@@ -8,6 +8,8 @@ import { mergeTimelines, noHitWarnings, quantileMs, type Minute, type TimelineSt
 
 /** What one replica reports of itself, to show or to share through the store. */
 export interface ReplicaStats {
+  /** STATS_SCHEMA of the replica that wrote it: a replica on another version is left out, not misread */
+  schema?: number;
   replica: string;
   /** ms since epoch when it was taken */
   at: number;
@@ -20,17 +22,28 @@ export const STATS_SCHEMA = 1;
 /** Keys whose values are one replica's state, not counts: the cluster shows the reporting replica's. */
 const NOT_ADDED = new Set(['le', 'measuredErrorRate', 'strictness']);
 
-/** `b`'s numbers added into a copy of `a`: counters, per-bucket arrays and maps of counts alike. */
-function added<T>(a: T, b: T): T {
-  if (typeof a === 'number' && typeof b === 'number') return (a + b) as T;
-  if (Array.isArray(a) && Array.isArray(b)) return a.map((x, i) => added(x, b[i] ?? 0)).concat(b.slice(a.length)) as T;
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
+/**
+ * `b`'s numbers added into a copy of `a`: counters, per-bucket arrays and maps of counts alike. `a` (the answering
+ * replica's) gives the shape: what `b` has that `a` does not is left out, except the entries of a map of counts.
+ */
+function added<T>(a: T, b: T, map = false): T {
+  if (typeof a === 'number') return (typeof b === 'number' && Number.isFinite(b) ? a + b : a) as T;
+  if (Array.isArray(a)) return (Array.isArray(b) ? a.map((x, i) => added(x, b[i] ?? 0)) : a) as T;
+  if (a && typeof a === 'object') {
+    if (!b || typeof b !== 'object') return a;
     const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b as Record<string, unknown>)) out[k] = NOT_ADDED.has(k) || !(k in out) ? (out[k] ?? v) : added(out[k], v);
+    for (const [k, v] of Object.entries(b as Record<string, unknown>)) {
+      if (NOT_ADDED.has(k)) continue;
+      if (k in out) out[k] = added(out[k], v, COUNT_MAPS.has(k));
+      else if (map && typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    }
     return out as T;
   }
-  return a ?? b;
+  return a;
 }
+
+/** Snapshot members that are maps of counts by a name (a reason, a decision): a peer may have names this one has not. */
+const COUNT_MAPS = new Set(['notStored', 'refusals', 'decisions']);
 
 const quantiles = (minutes: Minute[], key: 'hitMs' | 'missMs' | 'ownMs') => {
   const counts = minutes.reduce<number[]>((acc, m) => m[key].map((n, i) => n + (acc[i] ?? 0)), []);
@@ -41,15 +54,30 @@ const quantiles = (minutes: Minute[], key: 'hitMs' | 'missMs' | 'ownMs') => {
  * The stats of `replicas` (the first is the one answering), as /stats serves them.
  * @param store the store's entries and bytes (shared by the cluster, so not added up)
  */
-export function statsJson(replicas: ReplicaStats[], opts: { now: number; threshold: number | null; store: { entries: number; bytes?: number } }) {
-  const snapshot = replicas.map((r) => r.snapshot).reduce((a, b) => added(a, b));
-  const timeline = mergeTimelines(replicas.map((r) => r.timeline));
-  const hour = timeline.minutes;
+export function statsJson(all: ReplicaStats[], opts: { now: number; threshold: number | null; store: { entries: number; bytes?: number } }) {
+  // The first is this replica's own; a peer that wrote another schema, or that cannot be merged, is left out.
+  const [own, ...peers] = all as [ReplicaStats, ...ReplicaStats[]];
+  let snapshot = own.snapshot;
+  let timeline = own.timeline;
+  let replicas = 1;
+  for (const p of peers) {
+    if (p.schema !== STATS_SCHEMA) continue;
+    try {
+      const s = added(snapshot, p.snapshot);
+      timeline = mergeTimelines([timeline, p.timeline]);
+      snapshot = s;
+      replicas++;
+    } catch {
+      // A malformed peer: its figures are not shown, this replica's and the others' still are.
+    }
+  }
+  // Only the answering replica's hour: a peer whose clock is off brings minutes outside it.
+  const hour = timeline.minutes.filter((m) => m.t > opts.now - 3_600_000 && m.t <= opts.now);
   return {
+    ...snapshot,
     schema: STATS_SCHEMA,
     generatedAt: opts.now,
-    replicas: replicas.length,
-    ...snapshot,
+    replicas,
     entries: opts.store.entries,
     ...(opts.store.bytes !== undefined && { bytes: opts.store.bytes }),
     minutes: hour.map((m) => ({

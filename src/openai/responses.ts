@@ -101,6 +101,9 @@ function answerText(answer: unknown): string {
   return out.join(' ');
 }
 
+/** A token count as usage gives it, or 0 for anything that is not one. */
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+
 export const RESPONSES: WireApi = {
   endpoint: 'responses',
   upstream: 'openai',
@@ -116,8 +119,8 @@ export const RESPONSES: WireApi = {
   usage: (answer) => {
     const u = (answer as Response).usage;
     const details = u?.input_tokens_details as { cached_tokens?: unknown } | null | undefined;
-    const cached = typeof details?.cached_tokens === 'number' ? details.cached_tokens : 0;
-    return { input: Math.max(0, (u?.input_tokens ?? 0) - cached), output: u?.output_tokens ?? 0, cachedInput: cached };
+    const cached = count(details?.cached_tokens);
+    return { input: Math.max(0, count(u?.input_tokens) - cached), output: count(u?.output_tokens), cachedInput: cached };
   },
   answerText,
 };

@@ -22,6 +22,8 @@ export interface DashboardDeps {
   /** empty: open */
   token: string;
   assets: DashboardAssets | undefined;
+  /** ms since epoch, for the session's age */
+  now: () => number;
 }
 
 const COOKIE = 'reprise_dashboard';
@@ -35,8 +37,18 @@ class UnauthorizedError extends RepriseError {
   }
 }
 
-/** What the session cookie holds for `token`: an HMAC of it, so the cookie is not the token. */
-const sessionOf = (token: string) => bytesToHex(hmac(sha256, utf8ToBytes(token), utf8ToBytes('reprise-dashboard-session')));
+/**
+ * The session cookie: when it was issued, and an HMAC of that keyed with the token, so the cookie is not the token,
+ * ends when the session does, and every session ends when the token changes.
+ */
+const sessionOf = (token: string, issued: number) => `${issued}.${bytesToHex(hmac(sha256, utf8ToBytes(token), utf8ToBytes(`reprise-dashboard-session:${issued}`)))}`;
+
+function validSession(deps: DashboardDeps, session: string): boolean {
+  const issued = Number(session.slice(0, session.indexOf('.')));
+  if (!Number.isSafeInteger(issued)) return false;
+  const age = deps.now() - issued;
+  return age >= 0 && age < SESSION_SECONDS * 1000 && sameToken(session, sessionOf(deps.token, issued));
+}
 
 function cookie(view: RequestView, name: string): string | undefined {
   for (const part of (view.headers.get('cookie') ?? '').split(';')) {
@@ -52,7 +64,7 @@ export function authorized(deps: DashboardDeps, view: RequestView): boolean {
   const auth = view.headers.get('authorization') ?? '';
   if (auth.startsWith('Bearer ') && sameToken(auth.slice(7), deps.token)) return true;
   const session = cookie(view, COOKIE);
-  return session !== undefined && sameToken(session, sessionOf(deps.token));
+  return session !== undefined && validSession(deps, session);
 }
 
 /** The stats route's gate: throws a 401 for a request that may not see them. */
@@ -85,7 +97,7 @@ export async function dashboardRoute(deps: DashboardDeps, view: RequestView, pat
       status: 303,
       headers: [
         ['location', '/dashboard'],
-        ['set-cookie', `${COOKIE}=${sessionOf(deps.token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_SECONDS}${secure}`],
+        ['set-cookie', `${COOKIE}=${sessionOf(deps.token, deps.now())}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_SECONDS}${secure}`],
         ['cache-control', 'no-store'],
       ],
       body: '',

@@ -54,6 +54,13 @@ describe('prices', () => {
     expect(t.cost('my-fine-tune', usage)).toBeUndefined();
   });
 
+  it('a name that only starts with a priced one is another model: unknown, never priced as the family', () => {
+    const usage = { input: 1e6, output: 1e6, cachedInput: 0 };
+    for (const model of ['o1-mini', 'o1-pro', 'o3-pro', 'gpt-5-pro', 'gpt-4o-realtime-preview', 'claude-opus-4-7']) expect(prices().cost(model, usage), model).toBeUndefined();
+    expect(prices().cost('claude-opus-4-5-20251101', usage)).toBeCloseTo(30);
+    expect(prices().cost('gpt-4o-latest', usage)).toBeCloseTo(12.5);
+  });
+
   it('a price file overrides and extends the table', () => {
     const t = prices({ 'gpt-4o': { input: 1, output: 1 }, 'my-fine-tune': { input: 2, output: 4 } });
     expect(t.cost('gpt-4o', { input: 1e6, output: 1e6, cachedInput: 0 })).toBeCloseTo(2);

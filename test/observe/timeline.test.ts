@@ -86,7 +86,7 @@ describe('statsJson', () => {
     a.hit('exact', { endpoint: 'chat', model: 'gpt-4o-mini' }, { input: 100, output: 50, cachedInput: 20 }, { id: 'e', text: '' });
     b.request('MISS', { endpoint: 'chat', model: 'gpt-4o-mini' });
     b.stored({ endpoint: 'chat', model: 'gpt-4o-mini' });
-    const replica = (m: Metrics, id: string) => ({ replica: id, at: T0, snapshot: m.snapshot(), timeline: m.timeline.state() });
+    const replica = (m: Metrics, id: string) => ({ schema: 1, replica: id, at: T0, snapshot: m.snapshot(), timeline: m.timeline.state() });
     const s = statsJson([replica(a, 'a'), replica(b, 'b')], { now: T0, threshold: 0.91, store: { entries: 1 } });
     expect(s).toMatchObject({
       schema: 1,
@@ -100,5 +100,17 @@ describe('statsJson', () => {
     });
     expect(s.moneySavedUsd).toBeCloseTo((100 * 0.15 + 50 * 0.6) / 1e6, 12);
     expect(s.minutes[0]).toMatchObject({ requests: 2, exact: 1, misses: 1, hitRate: 0.5 });
+  });
+
+  it('leaves out a peer of another schema or a malformed one, and keeps its own error-budget state', () => {
+    const own = new Metrics({ now: () => T0 });
+    const peer = new Metrics({ now: () => T0 });
+    own.request('HIT', { endpoint: 'chat', model: 'm' }, 'exact');
+    peer.request('HIT', { endpoint: 'chat', model: 'm' }, 'exact');
+    peer.budgetState({ measuredErrorRate: 0.3, strictness: 2 });
+    const r = (m: Metrics, id: string, schema = 1) => ({ schema, replica: id, at: T0, snapshot: m.snapshot(), timeline: m.timeline.state() });
+    const broken = { ...r(peer, 'broken'), timeline: { minutes: [{ t: T0 }], top: [], recentMisses: [] } } as unknown as ReturnType<typeof r>;
+    const s = statsJson([r(own, 'own'), r(peer, 'peer'), r(peer, 'future', 2), broken], { now: T0, threshold: null, store: { entries: 0 } });
+    expect(s).toMatchObject({ replicas: 2, schema: 1, requests: { HIT: 2 }, budget: { measuredErrorRate: null, strictness: 1 } });
   });
 });
