@@ -4,7 +4,7 @@
  * (node/listener.ts on Node, app.ts on Web runtimes) turns its transport into a RequestView and renders the outcome.
  */
 import { Backfill } from './cache/backfill.js';
-import { cachedPath, type PipelineContext } from './cache/pipeline.js';
+import { cachedPath, thresholdFor, type PipelineContext } from './cache/pipeline.js';
 import { createExchange } from './cache/exchange.js';
 import { ErrorBudget } from './cache/error-budget.js';
 import { sha256Bytes } from './cache/hash.js';
@@ -201,7 +201,7 @@ export function createHandler(deps: AppDeps): Handler {
       peersFailing = true;
     }
     const e = deps.embedder();
-    const threshold = e ? (config.threshold ?? (config.verify === 'learned' ? verifierFor(e.id)?.model.floor : undefined) ?? e.defaultThreshold) : null;
+    const threshold = e ? thresholdFor(cx, e) : null;
     return jsonReply(200, statsJson([replicaStats(), ...peers], { now: now(), threshold, store: { entries: store.size(), ...(store.bytes && { bytes: store.bytes() }) } }));
   }
 

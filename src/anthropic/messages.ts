@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { isRecord, lastTurnSplit } from '../cache/turn-split.js';
 import type { ParsedRequest, QuerySplit, WireApi } from '../cache/wire.js';
 import { validate } from '../openai/request.js';
-import type { Saved } from '../observe/prices.js';
+import { tokenCount, type Saved } from '../observe/prices.js';
 import { ANTHROPIC_ERRORS } from './errors.js';
 import { MessageAssembly, messageToEvents } from './message-stream.js';
 
@@ -95,8 +95,7 @@ function answerText(answer: unknown): string {
 /** What the answer cost upstream: input (written to the prompt cache or not), output, and prompt-cache reads apart. */
 function usage(answer: unknown): Saved {
   const u = (answer as Message).usage;
-  const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
-  return { input: count(u?.input_tokens) + count(u?.cache_creation_input_tokens), output: count(u?.output_tokens), cachedInput: count(u?.cache_read_input_tokens) };
+  return { input: tokenCount(u?.input_tokens) + tokenCount(u?.cache_creation_input_tokens), output: tokenCount(u?.output_tokens), cachedInput: tokenCount(u?.cache_read_input_tokens) };
 }
 
 export const MESSAGES: WireApi = {

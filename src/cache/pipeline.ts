@@ -242,7 +242,7 @@ async function lead(cx: PipelineContext, k: Keyed, leading: { flight: Flight; en
 }
 
 /** The similarity a semantic hit needs when the request does not say. */
-function thresholdFor(cx: PipelineContext, embedder: Embedder): number {
+export function thresholdFor(cx: PipelineContext, embedder: Embedder): number {
   return cx.threshold ?? cx.verifierFor(embedder.id)?.model.floor ?? embedder.defaultThreshold;
 }
 

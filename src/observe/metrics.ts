@@ -23,7 +23,7 @@ export interface Snapshot {
   tokens: { input: number; output: number; upstreamCached: number };
   /** dollars hits did not spend, by the price table; models it does not know count tokens only */
   moneySavedUsd: number;
-  /** answers written to the store (misses stored), apart from hits */
+  /** answers written to the store (misses stored), apart from hits: the same count as `stored`, by the name the dashboard uses */
   writes: number;
   /** semantic candidates refused, by reason */
   refusals: Record<string, number>;
@@ -74,7 +74,7 @@ export class Metrics {
   flights: { readonly size: number; readonly joinersWaiting: number } | undefined;
   /** where the store gauges are read from */
   store: { size(): number; bytes?(): number } | undefined;
-  private readonly s: Omit<Snapshot, 'upstreamSlots' | 'flights'> = {
+  private readonly s: Omit<Snapshot, 'upstreamSlots' | 'flights' | 'writes'> = {
     requests: { HIT: 0, MISS: 0, BYPASS: 0, ERROR: 0 },
     hits: { exact: 0, semantic: 0 },
     faults: { embed: 0, search: 0, store: 0, lookup: 0, key: 0 },
@@ -85,7 +85,6 @@ export class Metrics {
     tokensSaved: 0,
     tokens: { input: 0, output: 0, upstreamCached: 0 },
     moneySavedUsd: 0,
-    writes: 0,
     refusals: {},
     similarity: { le: SIMILARITY_BUCKETS, served: [], refused: [] },
     feedbackWrong: 0,
@@ -222,7 +221,6 @@ export class Metrics {
   /** an answer written to the store */
   stored(at?: RequestLabels): void {
     this.s.stored++;
-    this.s.writes++;
     this.c.writes.inc(at && { endpoint: at.endpoint, model: this.model(at.model) });
   }
   notStored(reason: string): void {
@@ -278,6 +276,7 @@ export class Metrics {
     };
     return {
       ...structuredClone(this.s),
+      writes: this.s.stored,
       similarity: { le: [...SIMILARITY_BUCKETS], served: perBucket('served'), refused: perBucket('refused') },
       upstreamSlots: { underWay: this.slots?.underWay ?? 0, queued: this.slots?.queued ?? 0 },
       flights: { open: this.flights?.size ?? 0, joinersWaiting: this.flights?.joinersWaiting ?? 0 },

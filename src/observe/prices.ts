@@ -51,6 +51,9 @@ const BUILT_IN: Readonly<Record<string, Price>> = {
 /** What a dated snapshot adds to its family's name: a date, or an alias of the newest. */
 const SNAPSHOT = /(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@[\w.-]+)$/;
 
+/** A token count as an answer's usage gives it, or 0 for anything that is not one (a usage field is upstream's text). */
+export const tokenCount = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+
 export interface PriceTable {
   /** dollars `usage` cost for `model`, undefined when the table does not know it */
   cost(model: string, usage: Saved): number | undefined;

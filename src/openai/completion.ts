@@ -1,4 +1,5 @@
 /** @module openai/completion: the response shapes Reprise stores, and the check that one is complete. */
+import { tokenCount } from '../observe/prices.js';
 
 export interface ToolCall {
   index?: number;
@@ -83,7 +84,6 @@ export function isCompleteCompletion(value: unknown): value is Completion {
 export function usageOf(c: { usage?: Usage | null } | null): { input: number; output: number; cachedInput: number } {
   const u = c?.usage;
   const details = u?.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
-  const cached = typeof details?.cached_tokens === 'number' ? details.cached_tokens : 0;
-  const prompt = typeof u?.prompt_tokens === 'number' ? u.prompt_tokens : 0;
-  return { input: Math.max(0, prompt - cached), output: typeof u?.completion_tokens === 'number' ? u.completion_tokens : 0, cachedInput: cached };
+  const cached = tokenCount(details?.cached_tokens);
+  return { input: Math.max(0, tokenCount(u?.prompt_tokens) - cached), output: tokenCount(u?.completion_tokens), cachedInput: cached };
 }

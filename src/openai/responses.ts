@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { ParsedRequest, WireApi } from '../cache/wire.js';
+import { tokenCount } from '../observe/prices.js';
 import { OPENAI_ERRORS } from './errors.js';
 import { responsesSplit } from './query-split.js';
 import { validate } from './request.js';
@@ -101,9 +102,6 @@ function answerText(answer: unknown): string {
   return out.join(' ');
 }
 
-/** A token count as usage gives it, or 0 for anything that is not one. */
-const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
-
 export const RESPONSES: WireApi = {
   endpoint: 'responses',
   upstream: 'openai',
@@ -119,8 +117,8 @@ export const RESPONSES: WireApi = {
   usage: (answer) => {
     const u = (answer as Response).usage;
     const details = u?.input_tokens_details as { cached_tokens?: unknown } | null | undefined;
-    const cached = count(details?.cached_tokens);
-    return { input: Math.max(0, count(u?.input_tokens) - cached), output: count(u?.output_tokens), cachedInput: cached };
+    const cached = tokenCount(details?.cached_tokens);
+    return { input: Math.max(0, tokenCount(u?.input_tokens) - cached), output: tokenCount(u?.output_tokens), cachedInput: cached };
   },
   answerText,
 };
