@@ -36,7 +36,7 @@ const NODE_BUILTINS = [
 const why = 'the core runs on Workers too: inject Node-only parts from an entry (see NODE_ADAPTERS in eslint.config.js)';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'bench/.cache/**', 'test/artifacts/**', '.models/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.wrangler/**', 'bench/.cache/**', 'test/artifacts/**', '.models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,13 +3,24 @@
  * turns a Request into a RequestView, asks the runtime-neutral handler (handle.ts) what to do, and renders the
  * outcome as a Response (web/respond.ts). Everything runtime-specific is injected by the entry.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { createHandler, type AppDeps, type Handler } from './handle.js';
 import { errorReply } from './openai/errors.js';
 import { replyResponse, respond } from './web/respond.js';
 import { pathAndQuery, viewOf } from './web/request-view.js';
 
 export type { AppDeps };
+
+/** The runtime's ctx.waitUntil, where it has one (a Worker); Hono throws when asked on a runtime without one. */
+function waitUntilOf(c: Context): { waitUntil?: (work: Promise<unknown>) => void } {
+  let ctx: { waitUntil(p: Promise<unknown>): void };
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return {};
+  }
+  return { waitUntil: (work) => ctx.waitUntil(work) };
+}
 
 /** @param handler made from the same deps, when the caller needs it too (its metrics) */
 export function createApp(deps: AppDeps, handler: Handler = createHandler(deps)): Hono {
@@ -21,7 +32,7 @@ export function createApp(deps: AppDeps, handler: Handler = createHandler(deps))
     // that a client leaving while its request waits (for a slot, an embedding) is known to have left.
     void request.signal;
     const outcome = await handler.handle(viewOf(request, start));
-    return respond(deps, outcome, { request, url: pathAndQuery(request.url), start });
+    return respond(deps, outcome, { request, url: pathAndQuery(request.url), start, ...waitUntilOf(c) });
   });
   app.onError((err) => {
     // Only a bug gets here: the handler turns every error of a request into its reply.

@@ -8,7 +8,7 @@ import { cachedPath, thresholdFor, type PipelineContext } from './cache/pipeline
 import { createExchange } from './cache/exchange.js';
 import { ErrorBudget } from './cache/error-budget.js';
 import { sha256Bytes } from './cache/hash.js';
-import { LlmJudge } from './cache/judge.js';
+import { LlmJudge, type PairJudge } from './cache/judge.js';
 import type { Outcome } from './cache/outcome.js';
 import { RawExact, type BytesHash } from './cache/raw-exact.js';
 import { SingleFlight } from './cache/single-flight.js';
@@ -77,6 +77,16 @@ export interface AppDeps {
   dashboardAssets?: DashboardAssets;
   /** returns the embedder once it has loaded */
   embedder: () => Embedder | undefined;
+  /** the judge of borderline candidates, instead of the LLM judge of `config.judgeModel` (the Worker's reranker) */
+  judge?: PairJudge;
+  /**
+   * false: a runtime where one request cannot read another's stream (workerd). A request whose exact key has an
+   * upstream call in flight then waits up to `joinWaitMs` for that call's stored answer instead of sharing its
+   * bytes, and goes upstream itself if none comes. @default true
+   */
+  shareStreams?: boolean;
+  /** with shareStreams false: ms a joiner waits for the stored answer @default 30000 */
+  joinWaitMs?: number;
   /** Reprise's own upstream calls (the LLM judge); clients' requests are forwarded by the front */
   upstream: UpstreamFetch;
   logger: Logger;
@@ -172,13 +182,16 @@ export function createHandler(deps: AppDeps): Handler {
     ...(deps.hashText && { hashText: deps.hashText }),
     slots: (metrics.slots = new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 })),
     ...(config.embedWaitMs !== undefined && { embedWaitMs: config.embedWaitMs }),
+    ...(deps.shareStreams === false && { shareStreams: false, ...(deps.joinWaitMs !== undefined && { joinWaitMs: deps.joinWaitMs }) }),
     backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }),
     tenants: () => tenants,
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),
-    ...(config.judgeModel && {
-      judge: { judge: new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
-    }),
+    ...(deps.judge
+      ? { judge: { judge: deps.judge, band: config.judgeBand ?? 0.03 } }
+      : config.judgeModel && {
+          judge: { judge: new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
+        }),
   };
   const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
   const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;

@@ -31,7 +31,17 @@ const INSTRUCTIONS =
   'answer to A is also a correct answer to B. Any difference in a number, date, version, name, unit, negation or ' +
   'direction makes them different. Reply with exactly one word: same or different.';
 
-export class LlmJudge {
+/** Decides whether a borderline candidate asks the same as the query (the LLM judge; the Worker's reranker). */
+export interface PairJudge {
+  /**
+   * true: it can judge requests of every API. The LLM judge asks an OpenAI upstream with the caller's own
+   * credentials, so it judges only OpenAI requests.
+   */
+  readonly anyApi?: boolean;
+  judge(query: string, candidate: string, headers: RequestHeaders, tenant: string): Promise<JudgeVerdict>;
+}
+
+export class LlmJudge implements PairJudge {
   private readonly memo: LRUCache<string, 'same' | 'different'>;
   private readonly url: string;
   constructor(private readonly opts: JudgeOptions) {

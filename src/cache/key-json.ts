@@ -20,7 +20,11 @@ const LONG_LITERAL = 1024;
  * process and never shown: a body could spell a fixed marker with escapes that no text search finds, and have one
  * of its strings read as another (or dropped from the key). A body that contains it anyway is read as is.
  */
-const MARKER = `\\u0000reprise-long:${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}:`;
+let marker: string | undefined;
+/** Made at first use: a Worker may not make random values at start-up, outside a request. */
+function markerOf(): string {
+  return (marker ??= `\\u0000reprise-long:${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}:`);
+}
 
 /**
  * The key tree of a body that JSON.parse has already accepted. lossless-json is pure JavaScript and costs about 70 ms
@@ -28,7 +32,7 @@ const MARKER = `\\u0000reprise-long:${Array.from(crypto.getRandomValues(new Uint
  * is swapped for a short placeholder first, decoded with the native JSON.parse, and put back in the tree.
  */
 export function keyTreeOf(text: string): unknown {
-  const swapped = text.length >= LONG_LITERAL && !text.includes(MARKER) ? swapLongStrings(text) : undefined;
+  const swapped = text.length >= LONG_LITERAL && !text.includes(markerOf()) ? swapLongStrings(text) : undefined;
   try {
     const tree = parse(swapped ? swapped.text : text);
     return swapped && swapped.values.length > 0 ? restore(tree, swapped.values) : tree;
@@ -72,7 +76,7 @@ function swapLongStrings(text: string): { text: string; values: string[] } {
         n = values.push(value) - 1;
         index.set(value, n);
       }
-      out.push(text.slice(copied, at), `"${MARKER}${n}"`);
+      out.push(text.slice(copied, at), `"${markerOf()}${n}"`);
       copied = end + 1;
     }
     at = text.indexOf('"', end + 1);
@@ -91,7 +95,7 @@ function isMemberName(text: string, from: number): boolean {
 
 /** Puts the long strings back where their placeholders are; iterative, as the tree may be deep. */
 function restore(tree: unknown, values: string[]): unknown {
-  const prefix = JSON.parse(`"${MARKER}"`) as string;
+  const prefix = JSON.parse(`"${markerOf()}"`) as string;
   // Only a placeholder as written: the marker, then the index of a value that was swapped out.
   const original = (v: unknown): unknown => {
     if (typeof v !== 'string' || !v.startsWith(prefix)) return v;

@@ -32,6 +32,8 @@ export interface KeyContext {
   hash?: (text: string) => string;
   /** the request's headers that change the answer (WireApi.scopeHeaders), by name; absent ones left out */
   headers?: Readonly<Record<string, string>>;
+  /** the embedder embeds nothing (Embedder.exactOnly): the whole request is keyed exactly */
+  exactOnly?: boolean;
 }
 
 /** Where to cut `text` to at most `n` code units, never inside a surrogate pair. */
@@ -87,7 +89,8 @@ export function buildKey(req: KeyInput, ctx: KeyContext): CacheKey {
   const params: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(req.body)) if (!TRANSPORT_FIELDS.has(k)) params[k] = req.body[k];
 
-  const found = req.split(params);
+  // Exact-only: the text is not split out, so it stays in the scope with everything else.
+  const found = ctx.exactOnly ? undefined : req.split(params);
   const text = found ?? '';
   let semantic = found !== undefined;
   // A text longer than the embedder reads is cut for embedding; what was cut goes into the scope, so two prompts that

@@ -95,7 +95,7 @@ export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: 
   }
   let candidates;
   try {
-    candidates = (await deps.store.search(key.scope, vector, TOP_K)).filter((c) => fresh(c.entry, policy, deps.now()));
+    candidates = (await deps.store.search(key.scope, vector, TOP_K, deps.tenant)).filter((c) => fresh(c.entry, policy, deps.now()));
   } catch (error) {
     return { kind: 'fault', stage: 'search', error };
   }

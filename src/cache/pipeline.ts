@@ -26,7 +26,7 @@ import { withCacheInfo, type CacheInfo } from './cache-headers.js';
 import type { ErrorBudget } from './error-budget.js';
 import { createExchange, type ExchangeDeps, type MissPlan, type Timing } from './exchange.js';
 import { answerForm, hitReply, type AnswerForm } from './hit-reply.js';
-import type { LlmJudge } from './judge.js';
+import type { PairJudge } from './judge.js';
 import { buildKey, exactKeyOf, type CacheKey } from './key.js';
 import { KeyDepthError, keyTreeOf } from './key-json.js';
 import { exactLookup, fresh, semanticLookup, type Exploration, type Lookup } from './lookup.js';
@@ -69,7 +69,11 @@ export interface PipelineContext extends ExchangeDeps {
   /** the learned verifier for an embedder id, when it is switched on and one ships */
   verifierFor: (embedderId: string) => LoadedVerifier | undefined;
   budget?: ErrorBudget;
-  judge?: { judge: LlmJudge; band: number };
+  judge?: { judge: PairJudge; band: number };
+  /** false: joiners wait for the leader's stored answer instead of sharing its bytes (AppDeps.shareStreams) @default true */
+  shareStreams?: boolean;
+  /** with shareStreams false: ms a joiner waits for that answer @default 30000 */
+  joinWaitMs?: number;
 }
 
 /** Everything one request carries down the path once it is keyed. */
@@ -132,7 +136,7 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
   try {
     key = buildKey(
       { endpoint: parsed.endpoint, body: keyTreeOf(text) as Record<string, unknown>, split: parsed.split },
-      { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(headers && { headers }), ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }), ...(cx.hashText && { hash: cx.hashText }) },
+      { tenant, namespace: policy.namespace, embedderId: embedder.id, query, ...(headers && { headers }), ...(embedder.inputLength && { inputLength: (t: string) => embedder.inputLength!(t) }), ...(embedder.exactOnly && { exactOnly: true }), ...(cx.hashText && { hash: cx.hashText }) },
     );
   } catch (error) {
     // A body valid but too deeply nested to key is forwarded uncached (a duplicate member throws a 400 instead).
@@ -171,6 +175,7 @@ async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
 
 /** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
 async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
+  if (cx.shareStreams === false) return awaitStored(cx, k, flight);
   const done = flight.wait();
   // A joiner whose client leaves while it waits is no reader any more: a leader gone too must not call for nobody.
   const unwatch = k.view.onGone?.(done);
@@ -212,6 +217,33 @@ async function joined(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Ou
   if (!entry) return undefined;
   cx.metrics.coalesce();
   return hit(cx, k.wire, { entry, match: 'exact', score: 1 }, k.form, k.view, k.body);
+}
+
+/**
+ * Where one request cannot read another's stream (workerd): the leader's hit, or its stored answer once it has
+ * been stored, waited for at most joinWaitMs; undefined (go upstream) otherwise. Such a joiner is no reader of the
+ * leader's bytes, so a leader whose client leaves stops its call as if alone, and the joiner then goes upstream.
+ */
+async function awaitStored(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // The timer also keeps this request's own work pending, so workerd never takes it for a request that hung.
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), cx.joinWaitMs ?? 30_000)));
+  try {
+    const d = await Promise.race([flight.decided, timeout]);
+    if (!d) return undefined;
+    if (d.kind === 'hit') {
+      const bar = k.policy.threshold ?? thresholdFor(cx, k.embedder);
+      if (!fresh(d.entry, k.policy, cx.now()) || (d.match === 'semantic' && d.score < bar)) return undefined;
+      return hit(cx, k.wire, d, k.form, k.view, k.body);
+    }
+    if (d.kind !== 'upstream') return undefined;
+    const entry = await Promise.race([flight.result, timeout]);
+    if (!entry) return undefined;
+    cx.metrics.coalesce();
+    return hit(cx, k.wire, { entry, match: 'exact', score: 1 }, k.form, k.view, k.body);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The leader: the semantic lookup, then upstream on a miss. Joiners wait for what it decides. */
@@ -262,10 +294,10 @@ async function semantic(cx: PipelineContext, k: Keyed): Promise<Lookup> {
       ...(judge && {
         judge: {
           band: judge.band,
-          // The judge asks the OpenAI upstream with the caller's own credentials, so it can judge only OpenAI
+          // The LLM judge asks the OpenAI upstream with the caller's own credentials, so it can judge only OpenAI
           // requests: elsewhere a candidate it would have been asked about is refused unjudged, never served.
           ask:
-            k.wire.upstream === 'openai'
+            judge.judge.anyApi || k.wire.upstream === 'openai'
               ? async (query: string, candidate: string) => {
                   const verdict = await judge.judge.judge(query, candidate, k.view.headers, k.tenant);
                   metrics.judged(verdict);

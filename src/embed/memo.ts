@@ -11,10 +11,14 @@ export class MemoEmbedder implements Embedder {
   readonly defaultThreshold: number;
   private readonly memo: LRUCache<string, Float32Array>;
 
-  /** @param max texts remembered @default 10000 */
+  /**
+   * @param max texts remembered @default 10000
+   * @param maxBytes about what the memo may hold @default 64 MiB
+   */
   constructor(
     private readonly inner: Embedder,
     max = 10_000,
+    maxBytes = MEMO_BYTES,
   ) {
     this.id = inner.id;
     this.dim = inner.dim;
@@ -23,7 +27,7 @@ export class MemoEmbedder implements Embedder {
     if (inner.close) this.close = () => inner.close!();
     if (inner.load) this.load = () => inner.load!();
     // Bounded by bytes too: a key is the whole text, and a prompt can be a pasted document.
-    this.memo = new LRUCache({ max, maxSize: MEMO_BYTES, maxEntrySize: MEMO_BYTES / 16, sizeCalculation: (v, text) => 2 * text.length + v.byteLength + 64 });
+    this.memo = new LRUCache({ max, maxSize: maxBytes, maxEntrySize: maxBytes / 16, sizeCalculation: (v, text) => 2 * text.length + v.byteLength + 64 });
   }
 
   inputLength?: (text: string) => number;

@@ -16,6 +16,8 @@ export interface Embedder {
   /** identifies model and settings; part of every scope, so vectors of different embedders never meet */
   readonly id: string;
   readonly dim: number;
+  /** true: this embedder embeds nothing, so every request is keyed exact-only (embed/exact-only.ts) */
+  readonly exactOnly?: boolean;
   /** cosine threshold calibrated for this model on qqp-dev (see README) */
   readonly defaultThreshold: number;
   /** unit vectors, one per text, in order */

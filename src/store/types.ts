@@ -71,8 +71,11 @@ export function matchesPurge(filter: PurgeFilter, e: { tenant: string; namespace
 
 export interface Store {
   getExact(scope: string, textKey: string): Promise<Entry | undefined>;
-  /** the k nearest entries of `scope`, best first */
-  search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]>;
+  /**
+   * the k nearest entries of `scope`, best first. `tenant` is the scope's tenant, for a store that keeps each
+   * tenant's vectors apart as well (Vectorize namespaces); the scope alone already isolates.
+   */
+  search(scope: string, vector: Float32Array, k: number, tenant?: string): Promise<Candidate[]>;
   put(entry: Entry, ttlSeconds: number): Promise<void>;
   /**
    * put, only over the entry stored under the same key with `createdAt` (the one read before): resolves false, and

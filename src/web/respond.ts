@@ -21,6 +21,11 @@ export interface Incoming {
   /** the request's path and query */
   url: string;
   start: number;
+  /**
+   * The runtime's way to finish work after the response has ended (a Worker's ctx.waitUntil). With it, storing an
+   * answer runs after the client's response ends; without it, the response ends once the answer is stored.
+   */
+  waitUntil?: (work: Promise<unknown>) => void;
 }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -177,7 +182,9 @@ async function forward(deps: RespondDeps, call: UpstreamCall, ex: Exchange, inc:
           return;
         }
         if (r.done) {
-          await ex.end();
+          const storing = ex.end();
+          if (storing && inc.waitUntil) inc.waitUntil(storing);
+          else await storing;
           ctrl.close();
           return;
         }

@@ -1,0 +1,275 @@
+/**
+ * @module store/kv-vectorize: the Worker's store. Answers live in Workers KV, never in vector metadata (Vectorize
+ * caps metadata at 10 KiB a vector); vectors live in Vectorize, one namespace per tenant and filtered by scope.
+ *
+ * Reads go through up to three tiers, fastest first: this isolate's memory (recent reads and writes, so a repeat
+ * right after a miss hits at once, whatever KV's consistency across locations), the Cache API of this location when
+ * it is switched on (`edgeSeconds`), then KV. Both front tiers are short-lived: a purge or a delete reaches every
+ * other isolate and location only when their copies expire, at most `memorySeconds` / `edgeSeconds` later.
+ *
+ * Vectorize applies no threshold and returns at most 20 matches with their metadata and values: the pipeline
+ * compares the scores and runs its guards and verifier itself. A vector becomes searchable seconds after it is
+ * written; until then a paraphrase misses, while an identical repeat hits from the exact tiers.
+ */
+import { LRUCache } from 'lru-cache';
+import { sha256 } from '../cache/hash.js';
+import type { ReplicaStats } from '../observe/stats.js';
+import type { DurableObjectNamespace, EdgeCache, KvNamespace, VectorizeIndex } from '../worker/bindings.js';
+import { entryBytes } from './memory.js';
+import { entryId, matchesPurge, type Candidate, type Endpoint, type Entry, type PurgeFilter, type Store } from './types.js';
+
+export interface KvVectorizeOptions {
+  kv: KvNamespace;
+  /** without it, the store is exact-only: search finds nothing */
+  vectors?: VectorizeIndex;
+  /** the Cache API (`caches.default`), as a per-location exact tier in front of KV */
+  edge?: EdgeCache;
+  /** seconds an entry is kept in `edge` @default 60 */
+  edgeSeconds?: number;
+  /** seconds an entry is kept in this isolate's memory @default 60 */
+  memorySeconds?: number;
+  /** bytes of entries kept in this isolate's memory (an isolate has 128 MB in all) @default 16 MiB */
+  memoryBytes?: number;
+  /** the Durable Object that keeps every isolate's stats (worker/stats-object.ts) */
+  stats?: DurableObjectNamespace;
+  now?: () => number;
+}
+
+/** KV's shortest expirationTtl. An entry meant to live less is still checked against its own expiresAt. */
+const KV_MIN_TTL = 60;
+/** Vectorize's most matches with metadata or values. */
+const VECTORIZE_TOP_K = 20;
+/** KV key metadata is capped at 1024 bytes: a longer model name is left out of it (purge by model then misses it). */
+const MODEL_IN_METADATA = 256;
+const ENTRY_PREFIX = 'e:';
+/** The Cache API wants a URL; this host is never fetched. */
+const EDGE_ORIGIN = 'https://entries.reprise.invalid/';
+
+/** What KV keeps with each entry's key, so that a purge can filter a listing without reading every value. */
+interface KeyMetadata {
+  t: string;
+  n: string;
+  m?: string;
+  x: number;
+}
+
+/** An entry as KV holds it: everything but its vector, which lives in Vectorize. */
+type StoredEntry = Omit<Entry, 'vector'>;
+
+export class KvVectorizeStore implements Store {
+  readonly status = 'ready' as const;
+  private readonly memory: LRUCache<string, Entry>;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: KvVectorizeOptions) {
+    this.now = opts.now ?? Date.now;
+    this.memory = new LRUCache<string, Entry>({
+      maxSize: opts.memoryBytes ?? 16 * 1024 * 1024,
+      sizeCalculation: (e) => entryBytes(e),
+      max: 10_000,
+    });
+  }
+
+  /** Entries in this isolate's memory tier: the rest of the cache is in KV, which has no cheap count. */
+  size(): number {
+    return this.memory.size;
+  }
+
+  async getExact(scope: string, textKey: string): Promise<Entry | undefined> {
+    return this.read(entryId(scope, textKey));
+  }
+
+  async search(scope: string, vector: Float32Array, k: number, tenant?: string): Promise<Candidate[]> {
+    const { vectors } = this.opts;
+    if (!vectors) return [];
+    const { matches } = await vectors.query(Array.from(vector), {
+      topK: Math.min(k, VECTORIZE_TOP_K),
+      ...(tenant !== undefined && { namespace: tenant }),
+      // Isolation never rests on the namespace alone: the scope, which names the tenant too, is filtered on.
+      filter: { scope: { $eq: scope } },
+      returnMetadata: 'all',
+      returnValues: true,
+    });
+    const now = this.now();
+    const stale: string[] = [];
+    const found = await Promise.all(
+      matches.map(async (m): Promise<Candidate | undefined> => {
+        const md = m.metadata ?? {};
+        // A store that filters loosely (or a vector written by another version) must still never cross a scope.
+        if (md.scope !== scope || typeof md.key !== 'string') return undefined;
+        const entry = await this.read(entryId(scope, md.key));
+        if (!entry) {
+          // Gone from KV: expired (then its vector goes too), or not yet visible here (then it stays).
+          if (typeof md.x === 'number' && md.x <= now) stale.push(m.id);
+          return undefined;
+        }
+        const values = m.values ? Float32Array.from(m.values) : undefined;
+        return { entry: values ? { ...entry, vector: values } : entry, score: m.score };
+      }),
+    );
+    if (stale.length > 0) await vectors.deleteByIds(stale).catch(() => {});
+    return found.filter((c): c is Candidate => c !== undefined).sort((a, b) => b.score - a.score);
+  }
+
+  async put(entry: Entry, ttlSeconds: number): Promise<void> {
+    const { vector, ...stored } = entry;
+    const metadata: KeyMetadata = {
+      t: entry.tenant,
+      n: entry.namespace,
+      ...(entry.model.length <= MODEL_IN_METADATA && { m: entry.model }),
+      x: entry.expiresAt,
+    };
+    // KV first: a vector that is searchable always has its answer to read (where KV has caught up).
+    await this.opts.kv.put(ENTRY_PREFIX + entry.id, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, Math.ceil(ttlSeconds)), metadata });
+    this.remember(entry);
+    await this.toEdge(entry);
+    if (vector && this.opts.vectors) {
+      await this.opts.vectors.upsert([
+        { id: vectorId(entry.id), values: Array.from(vector), namespace: entry.tenant, metadata: { scope: entry.scope, key: entry.textKey, x: entry.expiresAt } },
+      ]);
+    }
+  }
+
+  /**
+   * put over the entry read before, if it is still there: KV has no compare-and-set, so this reads, compares and
+   * writes. Two writers at once may both win; each writes a complete entry of the same key, so nothing mixes.
+   */
+  async putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean> {
+    const current = await this.fromKv(entry.id);
+    if (!current || current.createdAt !== createdAt) return false;
+    await this.put(entry, ttlSeconds);
+    return true;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const had = (await this.fromKv(id)) !== undefined;
+    await this.forget(id);
+    return had;
+  }
+
+  async purge(filter: PurgeFilter): Promise<number> {
+    let purged = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.opts.kv.list<KeyMetadata>({ prefix: ENTRY_PREFIX, ...(cursor && { cursor }) });
+      const doomed = page.keys.filter((k) => {
+        const md = k.metadata;
+        if (!md) return false;
+        // A model name too long for the metadata cannot be matched by it: such an entry goes only by tenant or namespace.
+        if (filter.model !== undefined && md.m === undefined) return false;
+        return matchesPurge(filter, { tenant: md.t, namespace: md.n, model: md.m ?? '' });
+      });
+      await Promise.all(doomed.map((k) => this.forget(k.name.slice(ENTRY_PREFIX.length))));
+      purged += doomed.length;
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return purged;
+  }
+
+  async shareStats(stats: ReplicaStats, ttlSeconds: number): Promise<void> {
+    const stub = this.statsObject();
+    if (!stub) return;
+    const res = await stub.fetch('https://stats.reprise.invalid/share', { method: 'POST', body: JSON.stringify({ stats, ttlSeconds }) });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`the stats object answered ${res.status}`);
+  }
+
+  async peerStats(): Promise<ReplicaStats[]> {
+    const stub = this.statsObject();
+    if (!stub) return [];
+    const res = await stub.fetch('https://stats.reprise.invalid/peers');
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`the stats object answered ${res.status}`);
+    }
+    return (await res.json()) as ReplicaStats[];
+  }
+
+  private statsObject() {
+    const ns = this.opts.stats;
+    return ns ? ns.get(ns.idFromName('stats')) : undefined;
+  }
+
+  /** The entry by id from the fastest tier that has it; undefined if none has it, or it has expired. */
+  private async read(id: string): Promise<Entry | undefined> {
+    const now = this.now();
+    const remembered = this.memory.get(id);
+    if (remembered) {
+      if (remembered.expiresAt > now) return remembered;
+      this.memory.delete(id);
+    }
+    const entry = (await this.fromEdge(id)) ?? (await this.fromKv(id));
+    if (!entry || entry.expiresAt <= now) return undefined;
+    this.remember(entry);
+    return entry;
+  }
+
+  private async fromKv(id: string): Promise<Entry | undefined> {
+    const text = await this.opts.kv.get(ENTRY_PREFIX + id, 'text');
+    return text === null ? undefined : decodeEntry(text, id);
+  }
+
+  private async fromEdge(id: string): Promise<Entry | undefined> {
+    const { edge } = this.opts;
+    if (!edge) return undefined;
+    const res = await edge.match(EDGE_ORIGIN + encodeURIComponent(id));
+    return res ? decodeEntry(await res.text(), id) : undefined;
+  }
+
+  private async toEdge(entry: Entry): Promise<void> {
+    const { edge } = this.opts;
+    if (!edge) return;
+    // An entry kept no longer than it lives, and no longer than edgeSeconds (a purge cannot reach other locations).
+    const seconds = Math.min(this.opts.edgeSeconds ?? 60, Math.floor((entry.expiresAt - this.now()) / 1000));
+    if (seconds <= 0) return;
+    const { vector: _vector, ...stored } = entry;
+    const res = new Response(JSON.stringify(stored), { headers: { 'content-type': 'application/json', 'cache-control': `max-age=${seconds}` } });
+    await edge.put(EDGE_ORIGIN + encodeURIComponent(entry.id), res);
+  }
+
+  private remember(entry: Entry): void {
+    const ttl = Math.min((this.opts.memorySeconds ?? 60) * 1000, entry.expiresAt - this.now());
+    if (ttl > 0) this.memory.set(entry.id, entry, { ttl });
+  }
+
+  private async forget(id: string): Promise<void> {
+    this.memory.delete(id);
+    await Promise.all([
+      this.opts.kv.delete(ENTRY_PREFIX + id),
+      this.opts.edge?.delete(EDGE_ORIGIN + encodeURIComponent(id)),
+      this.opts.vectors?.deleteByIds([vectorId(id)]),
+    ]);
+  }
+}
+
+/** Vectorize ids are at most 64 bytes; an entry id is two hashes. */
+function vectorId(id: string): string {
+  return sha256(`reprise-vector\u0000${id}`);
+}
+
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set(['chat', 'completions', 'embeddings', 'responses', 'messages']);
+
+/** An entry read back, checked to be one: a value that is not (written by hand, or by another version) is no entry. */
+function decodeEntry(text: string, id: string): Entry | undefined {
+  let e: StoredEntry;
+  try {
+    e = JSON.parse(text) as StoredEntry;
+  } catch {
+    return undefined;
+  }
+  const ok =
+    e !== null &&
+    typeof e === 'object' &&
+    e.id === id &&
+    typeof e.scope === 'string' &&
+    typeof e.textKey === 'string' &&
+    typeof e.text === 'string' &&
+    ENDPOINTS.has(e.endpoint) &&
+    typeof e.model === 'string' &&
+    typeof e.tenant === 'string' &&
+    typeof e.namespace === 'string' &&
+    typeof e.createdAt === 'number' &&
+    typeof e.expiresAt === 'number' &&
+    'response' in e;
+  return ok ? e : undefined;
+}
