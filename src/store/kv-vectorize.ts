@@ -56,16 +56,22 @@ interface KeyMetadata {
 /** An entry as KV holds it: everything but its vector, which lives in Vectorize. */
 type StoredEntry = Omit<Entry, 'vector'>;
 
+/** A KV value: the entry, and when it stops being served (ms since epoch). */
+interface Kept {
+  until: number;
+  entry: StoredEntry;
+}
+
 export class KvVectorizeStore implements Store {
   readonly status = 'ready' as const;
-  private readonly memory: LRUCache<string, Entry>;
+  private readonly memory: LRUCache<string, { entry: Entry; until: number }>;
   private readonly now: () => number;
 
   constructor(private readonly opts: KvVectorizeOptions) {
     this.now = opts.now ?? Date.now;
-    this.memory = new LRUCache<string, Entry>({
+    this.memory = new LRUCache<string, { entry: Entry; until: number }>({
       maxSize: opts.memoryBytes ?? 16 * 1024 * 1024,
-      sizeCalculation: (e) => entryBytes(e),
+      sizeCalculation: (k) => entryBytes(k.entry),
       max: 10_000,
     });
   }
@@ -81,9 +87,11 @@ export class KvVectorizeStore implements Store {
 
   async search(scope: string, vector: Float32Array, k: number, tenant?: string): Promise<Candidate[]> {
     const { vectors } = this.opts;
-    if (!vectors) return [];
+    if (!vectors || k <= 0) return [];
     const { matches } = await vectors.query(Array.from(vector), {
-      topK: Math.min(k, VECTORIZE_TOP_K),
+      // As many as Vectorize gives: expired entries' vectors linger until a search meets them, and must not crowd
+      // out live ones. Vectorize bills by vectors queried, not by matches returned.
+      topK: VECTORIZE_TOP_K,
       ...(tenant !== undefined && { namespace: tenant }),
       // Isolation never rests on the namespace alone: the scope, which names the tenant too, is filtered on.
       filter: { scope: { $eq: scope } },
@@ -108,24 +116,32 @@ export class KvVectorizeStore implements Store {
       }),
     );
     if (stale.length > 0) await vectors.deleteByIds(stale).catch(() => {});
-    return found.filter((c): c is Candidate => c !== undefined).sort((a, b) => b.score - a.score);
+    return found
+      .filter((c): c is Candidate => c !== undefined)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
   }
 
-  async put(entry: Entry, ttlSeconds: number): Promise<void> {
+  async put(given: Entry, ttlSeconds: number): Promise<void> {
+    // The id follows from scope and text key, as everywhere (store/types.ts entryId).
+    const entry = given.id === entryId(given.scope, given.textKey) ? given : { ...given, id: entryId(given.scope, given.textKey) };
     const { vector, ...stored } = entry;
+    // The entry lives ttlSeconds from now, on this store's clock; KV's own expiry only frees the space.
+    const until = this.now() + ttlSeconds * 1000;
     const metadata: KeyMetadata = {
       t: entry.tenant,
       n: entry.namespace,
       ...(entry.model.length <= MODEL_IN_METADATA && { m: entry.model }),
-      x: entry.expiresAt,
+      x: until,
     };
+    const value = JSON.stringify({ until, entry: stored } satisfies Kept);
     // KV first: a vector that is searchable always has its answer to read (where KV has caught up).
-    await this.opts.kv.put(ENTRY_PREFIX + entry.id, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, Math.ceil(ttlSeconds)), metadata });
-    this.remember(entry);
-    await this.toEdge(entry);
+    await this.opts.kv.put(ENTRY_PREFIX + entry.id, value, { expirationTtl: Math.max(KV_MIN_TTL, Math.ceil(ttlSeconds)), metadata });
+    this.remember(entry, until);
+    await this.toEdge(value, entry.id, until);
     if (vector && this.opts.vectors) {
       await this.opts.vectors.upsert([
-        { id: vectorId(entry.id), values: Array.from(vector), namespace: entry.tenant, metadata: { scope: entry.scope, key: entry.textKey, x: entry.expiresAt } },
+        { id: vectorId(entry.id), values: Array.from(vector), namespace: entry.tenant, metadata: { scope: entry.scope, key: entry.textKey, x: until } },
       ]);
     }
   }
@@ -135,14 +151,15 @@ export class KvVectorizeStore implements Store {
    * writes. Two writers at once may both win; each writes a complete entry of the same key, so nothing mixes.
    */
   async putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean> {
-    const current = await this.fromKv(entry.id);
-    if (!current || current.createdAt !== createdAt) return false;
+    const current = await this.fromKv(entryId(entry.scope, entry.textKey));
+    if (!current || current.until <= this.now() || current.entry.createdAt !== createdAt) return false;
     await this.put(entry, ttlSeconds);
     return true;
   }
 
   async delete(id: string): Promise<boolean> {
-    const had = (await this.fromKv(id)) !== undefined;
+    const kept = await this.fromKv(id);
+    const had = kept !== undefined && kept.until > this.now();
     await this.forget(id);
     return had;
   }
@@ -195,41 +212,41 @@ export class KvVectorizeStore implements Store {
     const now = this.now();
     const remembered = this.memory.get(id);
     if (remembered) {
-      if (remembered.expiresAt > now) return remembered;
+      if (remembered.until > now) return remembered.entry;
       this.memory.delete(id);
     }
-    const entry = (await this.fromEdge(id)) ?? (await this.fromKv(id));
-    if (!entry || entry.expiresAt <= now) return undefined;
-    this.remember(entry);
+    const kept = (await this.fromEdge(id)) ?? (await this.fromKv(id));
+    if (!kept || kept.until <= now) return undefined;
+    const entry = kept.entry as Entry;
+    this.remember(entry, kept.until);
     return entry;
   }
 
-  private async fromKv(id: string): Promise<Entry | undefined> {
+  private async fromKv(id: string): Promise<Kept | undefined> {
     const text = await this.opts.kv.get(ENTRY_PREFIX + id, 'text');
-    return text === null ? undefined : decodeEntry(text, id);
+    return text === null ? undefined : decodeKept(text, id);
   }
 
-  private async fromEdge(id: string): Promise<Entry | undefined> {
+  private async fromEdge(id: string): Promise<Kept | undefined> {
     const { edge } = this.opts;
     if (!edge) return undefined;
     const res = await edge.match(EDGE_ORIGIN + encodeURIComponent(id));
-    return res ? decodeEntry(await res.text(), id) : undefined;
+    return res ? decodeKept(await res.text(), id) : undefined;
   }
 
-  private async toEdge(entry: Entry): Promise<void> {
+  private async toEdge(value: string, id: string, until: number): Promise<void> {
     const { edge } = this.opts;
     if (!edge) return;
-    // An entry kept no longer than it lives, and no longer than edgeSeconds (a purge cannot reach other locations).
-    const seconds = Math.min(this.opts.edgeSeconds ?? 60, Math.floor((entry.expiresAt - this.now()) / 1000));
+    // Kept no longer than the entry lives, and no longer than edgeSeconds (a purge cannot reach other locations).
+    const seconds = Math.min(this.opts.edgeSeconds ?? 60, Math.floor((until - this.now()) / 1000));
     if (seconds <= 0) return;
-    const { vector: _vector, ...stored } = entry;
-    const res = new Response(JSON.stringify(stored), { headers: { 'content-type': 'application/json', 'cache-control': `max-age=${seconds}` } });
-    await edge.put(EDGE_ORIGIN + encodeURIComponent(entry.id), res);
+    const res = new Response(value, { headers: { 'content-type': 'application/json', 'cache-control': `max-age=${seconds}` } });
+    await edge.put(EDGE_ORIGIN + encodeURIComponent(id), res);
   }
 
-  private remember(entry: Entry): void {
-    const ttl = Math.min((this.opts.memorySeconds ?? 60) * 1000, entry.expiresAt - this.now());
-    if (ttl > 0) this.memory.set(entry.id, entry, { ttl });
+  private remember(entry: Entry, until: number): void {
+    const ttl = Math.min((this.opts.memorySeconds ?? 60) * 1000, until - this.now());
+    if (ttl > 0) this.memory.set(entry.id, { entry, until }, { ttl });
   }
 
   private async forget(id: string): Promise<void> {
@@ -249,14 +266,16 @@ function vectorId(id: string): string {
 
 const ENDPOINTS: ReadonlySet<Endpoint> = new Set(['chat', 'completions', 'embeddings', 'responses', 'messages']);
 
-/** An entry read back, checked to be one: a value that is not (written by hand, or by another version) is no entry. */
-function decodeEntry(text: string, id: string): Entry | undefined {
-  let e: StoredEntry;
+/** A value read back, checked to be one: a value that is not (written by hand, or by another version) is no entry. */
+function decodeKept(text: string, id: string): Kept | undefined {
+  let kept: Kept;
   try {
-    e = JSON.parse(text) as StoredEntry;
+    kept = JSON.parse(text) as Kept;
   } catch {
     return undefined;
   }
+  if (kept === null || typeof kept !== 'object' || typeof kept.until !== 'number') return undefined;
+  const e = kept.entry;
   const ok =
     e !== null &&
     typeof e === 'object' &&
@@ -271,5 +290,5 @@ function decodeEntry(text: string, id: string): Entry | undefined {
     typeof e.createdAt === 'number' &&
     typeof e.expiresAt === 'number' &&
     'response' in e;
-  return ok ? e : undefined;
+  return ok ? kept : undefined;
 }
