@@ -310,3 +310,14 @@ describe('buildKey: a text longer than the embedder reads', () => {
     expect(k.embedText).toBe('x'.repeat(19));
   });
 });
+
+describe('buildKey: exact-only (an embedder that embeds nothing, as a Worker without Workers AI)', () => {
+  it('keeps the query text in the scope, so different texts never share a key and equal ones do', () => {
+    const a = key('chat', chat(), { exactOnly: true });
+    const b = key('chat', chat({}, 'What is the capital of Spain?'), { exactOnly: true });
+    expect(a.semantic).toBe(false);
+    expect(a.textKey).toBe(b.textKey);
+    expect(a.scope).not.toBe(b.scope);
+    expect(exactKeyOf(key('chat', chat(), { exactOnly: true }))).toBe(exactKeyOf(a));
+  });
+});
