@@ -100,26 +100,34 @@ export class KvVectorizeStore implements Store {
     });
     const now = this.now();
     const stale: string[] = [];
-    const found = await Promise.all(
-      matches.map(async (m): Promise<Candidate | undefined> => {
+    // Live, in-scope matches best first; an expired one (its expiry is in its metadata) is not read at all.
+    const live = matches
+      .filter((m) => {
         const md = m.metadata ?? {};
         // A store that filters loosely (or a vector written by another version) must still never cross a scope.
-        if (md.scope !== scope || typeof md.key !== 'string') return undefined;
-        const entry = await this.read(entryId(scope, md.key));
-        if (!entry) {
-          // Gone from KV: expired (then its vector goes too), or not yet visible here (then it stays).
-          if (typeof md.x === 'number' && md.x <= now) stale.push(m.id);
-          return undefined;
+        if (md.scope !== scope || typeof md.key !== 'string') return false;
+        if (typeof md.x === 'number' && md.x <= now) {
+          stale.push(m.id);
+          return false;
         }
-        const values = m.values ? Float32Array.from(m.values) : undefined;
-        return { entry: values ? { ...entry, vector: values } : entry, score: m.score };
-      }),
-    );
+        return true;
+      })
+      .sort((a, b) => b.score - a.score);
+    // Each candidate costs a KV read: read k at a time, best first, until k are found. An entry gone from KV but
+    // not expired is one KV has not yet shown this location: it is passed over, and its vector kept.
+    const found: Candidate[] = [];
+    for (let i = 0; i < live.length && found.length < k; i += k) {
+      const batch = await Promise.all(
+        live.slice(i, i + k).map(async (m): Promise<Candidate | undefined> => {
+          const entry = await this.read(entryId(scope, m.metadata!.key as string));
+          if (!entry) return undefined;
+          return { entry: m.values ? { ...entry, vector: Float32Array.from(m.values) } : entry, score: m.score };
+        }),
+      );
+      for (const c of batch) if (c && found.length < k) found.push(c);
+    }
     if (stale.length > 0) await vectors.deleteByIds(stale).catch(() => {});
-    return found
-      .filter((c): c is Candidate => c !== undefined)
-      .sort((a, b) => b.score - a.score)
-      .slice(0, k);
+    return found;
   }
 
   async put(given: Entry, ttlSeconds: number): Promise<void> {

@@ -134,6 +134,18 @@ describe('KvVectorizeStore', () => {
     expect(vectors.size).toBe(0);
   });
 
+  it('reads KV for no more candidates than asked for, best first', async () => {
+    const kv = await freshKv();
+    const vectors = new DelayedVectorize();
+    const writer = new KvVectorizeStore({ kv, vectors });
+    for (let i = 0; i < 10; i++) await writer.put(entry({ scope: 's1', textKey: `t${i}`, vector: vec(1, i / 10) }), 3600);
+    let reads = 0;
+    const counting: KvNamespace = { get: (k: string, type: 'text') => (reads++, kv.get(k, type)), put: (...a) => kv.put(...a), delete: (k) => kv.delete(k), list: (o) => kv.list(o) };
+    const found = await new KvVectorizeStore({ kv: counting, vectors }).search('s1', vec(1, 0), 2, 'tenant-a');
+    expect(found.map((c) => c.entry.textKey)).toEqual(['t0', 't1']);
+    expect(reads).toBe(2);
+  });
+
   it('purges by tenant, namespace and model from the key metadata, vectors included', async () => {
     const vectors = new DelayedVectorize();
     const store = new KvVectorizeStore({ kv: await freshKv(), vectors });
