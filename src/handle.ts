@@ -56,6 +56,11 @@ export interface AppDeps {
     bodyLimit: number;
     /** empty = admin API off */
     adminToken?: string;
+    /**
+     * true (the Worker, always on the public internet): /metrics needs the admin token too, and without an admin
+     * token /metrics, /stats and the dashboard are closed rather than open. @default false
+     */
+    privateOps?: boolean;
     /** further headers that carry a credential (--tenant-headers) */
     tenantHeaders?: readonly string[];
     /** largest answer stored, JSON or stream @default 4 MiB */
@@ -196,7 +201,9 @@ export function createHandler(deps: AppDeps): Handler {
   const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
   const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;
   const now = deps.now ?? Date.now;
-  const dashboard: DashboardDeps = { token: config.adminToken ?? '', assets: deps.dashboardAssets, now };
+  // Closed without a token: a token no one has, so no one gets in.
+  const opsToken = config.adminToken || (config.privateOps ? `closed-${crypto.randomUUID()}` : '');
+  const dashboard: DashboardDeps = { token: opsToken, assets: deps.dashboardAssets, now };
   const replica = crypto.randomUUID();
   const replicaStats = (): ReplicaStats => ({ schema: STATS_SCHEMA, replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
 
@@ -255,7 +262,10 @@ export function createHandler(deps: AppDeps): Handler {
       const storeStatus = tenants ? (store.status ?? 'ready') : 'connecting';
       return reply(e ? jsonReply(200, { status: 'ok', embedder: e.id, store: storeStatus }) : jsonReply(503, { status: 'loading', store: storeStatus }));
     }
-    if (read && path === '/metrics') return reply(textReply(200, metrics.prometheus(), 'text/plain; version=0.0.4'));
+    if (read && path === '/metrics') {
+      if (config.privateOps) requireStats(dashboard, view);
+      return reply(textReply(200, metrics.prometheus(), 'text/plain; version=0.0.4'));
+    }
     if (read && path === '/stats') {
       requireStats(dashboard, view);
       return reply(await stats());

@@ -113,8 +113,9 @@ export function workerParts(env: WorkerEnv, edge?: EdgeCache): WorkerParts {
   const judge = ai && settings.reranker ? new RerankJudge({ run: (model, inputs) => ai.run(model, inputs), model: settings.reranker, minScore: settings.rerankMinScore }) : undefined;
   if (!config.tenantSecret) logger.warn({}, 'TENANT_SECRET is not set: the cache is off, every request is passed through (set it with `wrangler secret put TENANT_SECRET`)');
   const deps: AppDeps = {
-    // On a Worker the judge band applies to the reranker; an LLM judge (CACHE_JUDGE_MODEL) still works as on Node.
-    config: { ...config, ...(judge && { judgeBand: config.judgeBand }) },
+    // CACHE_JUDGE_BAND applies to the reranker as to the LLM judge; with no reranker, CACHE_JUDGE_MODEL works as on Node.
+    // A Worker is on the public internet: its metrics and stats are the operator's alone.
+    config: { ...config, privateOps: true },
     // Isolates share the cache, so they must key tenants alike: without a configured secret nothing is cached.
     tenantSecret: config.tenantSecret ? new TextEncoder().encode(config.tenantSecret) : new Promise<Uint8Array>(() => {}),
     store,

@@ -125,6 +125,18 @@ describe('handle: Reprise\'s own routes', () => {
     expect(replied(await s.handle(view('HEAD', '/metrics'))).reply.body).toBeNull();
   });
 
+  it('privateOps (the Worker): /metrics needs the admin token, and without one /metrics, /stats and the dashboard stay closed', async () => {
+    const s = setup({ privateOps: true, adminToken: 'tok-ops' });
+    expectReject(await s.handle(view('GET', '/metrics')), 401, 'invalid_admin_token');
+    expect(replied(await s.handle(view('GET', '/metrics', [['authorization', 'Bearer tok-ops']]))).reply.status).toBe(200);
+    const closed = setup({ privateOps: true });
+    expectReject(await closed.handle(view('GET', '/metrics')), 401, 'invalid_admin_token');
+    expectReject(await closed.handle(view('GET', '/stats')), 401, 'invalid_admin_token');
+    expectReject(await closed.handle(view('GET', '/stats', [['authorization', 'Bearer ']])), 401, 'invalid_admin_token');
+    const page = replied(await closed.handle(view('GET', '/dashboard')));
+    expect(page.reply.status).not.toBe(200);
+  });
+
   it('GET /stats is JSON with the metrics and the store\'s entry count', async () => {
     const s = setup();
     expect(json(await s.handle(view('GET', '/stats')))).toMatchObject({ entries: 0, stored: 0, upstreamCalls: 0 });
