@@ -19,6 +19,7 @@ import { createHandler, type AppDeps, type Handler } from './handle.js';
 import { Metrics } from './observe/metrics.js';
 import type { Logger } from './observe/logger.js';
 import { KvVectorizeStore } from './store/kv-vectorize.js';
+import { createFetchUpstream } from './upstream/fetch.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
 import type { EdgeCache, ExecutionContext, WorkerEnv } from './worker/bindings.js';
@@ -121,7 +122,7 @@ export function workerParts(env: WorkerEnv, edge?: EdgeCache): WorkerParts {
     store,
     dashboardAssets: workerDashboardAssets,
     embedder: () => embedder,
-    upstream: (req) => fetch(req.url, { method: req.method, headers: req.headers, body: req.body as BodyInit | null, signal: req.signal }),
+    upstream: createFetchUpstream({ timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.upstreamIdleTimeoutMs }),
     logger,
     metrics: new Metrics({ prompts: config.dashboardPrompts }),
     ...(judge && { judge }),
@@ -147,6 +148,8 @@ let lastShare = 0;
 
 function partsFor(env: WorkerEnv): WorkerParts | ConfigError {
   if (parts?.env !== env) {
+    // New parts are a new replica (its own id and counters, handle.ts) that has shared nothing yet.
+    lastShare = 0;
     try {
       parts = { env, parts: workerParts(env, (globalThis as { caches?: { default?: EdgeCache } }).caches?.default) };
     } catch (err) {
