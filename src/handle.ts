@@ -92,6 +92,12 @@ export interface AppDeps {
   shareStreams?: boolean;
   /** with shareStreams false: ms a joiner waits for the stored answer @default 30000 */
   joinWaitMs?: number;
+  /**
+   * false: a runtime whose timers end with the request that set them (workerd). An answer stored without its vector
+   * is then embedded before it is stored (the Worker stores in waitUntil, so no client waits for it) instead of
+   * later in the background (cache/backfill.ts). @default true
+   */
+  backgroundWork?: boolean;
   /** Reprise's own upstream calls (the LLM judge); clients' requests are forwarded by the front */
   upstream: UpstreamFetch;
   logger: Logger;
@@ -188,7 +194,7 @@ export function createHandler(deps: AppDeps): Handler {
     slots: (metrics.slots = new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 })),
     ...(config.embedWaitMs !== undefined && { embedWaitMs: config.embedWaitMs }),
     ...(deps.shareStreams === false && { shareStreams: false, ...(deps.joinWaitMs !== undefined && { joinWaitMs: deps.joinWaitMs }) }),
-    backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }),
+    ...(deps.backgroundWork !== false && { backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }) }),
     tenants: () => tenants,
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),

@@ -128,6 +128,8 @@ export function workerParts(env: WorkerEnv, edge?: EdgeCache): WorkerParts {
     ...(judge && { judge }),
     // workerd does not let one request read a stream another request is reading (DESIGN: the Worker).
     shareStreams: false,
+    // Nor may work outlive its request but through waitUntil: no background embedding.
+    backgroundWork: false,
     joinWaitMs: settings.joinWaitMs,
   };
   const handler = createHandler(deps);
