@@ -188,7 +188,8 @@ export function createHandler(deps: AppDeps): Handler {
     bodyLimit: config.bodyLimit,
     ...(config.maxEntryBytes !== undefined && { maxAnswerBytes: config.maxEntryBytes }),
     bases: { openai: upstreamBase(config.upstream), anthropic: upstreamBase(config.anthropicUpstream ?? ANTHROPIC_UPSTREAM) },
-    flights: (metrics.flights = new SingleFlight()),
+    // Where joiners never read the leader's bytes, none are kept for them.
+    flights: (metrics.flights = new SingleFlight(deps.shareStreams === false ? 0 : undefined)),
     raw: new RawExact(deps.hashBytes ?? sha256Bytes),
     ...(deps.hashText && { hashText: deps.hashText }),
     slots: (metrics.slots = new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 })),

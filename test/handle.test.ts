@@ -4,6 +4,7 @@ import type { Embedder } from '../src/embed/types.js';
 import { createHandler, type AppDeps } from '../src/handle.js';
 import { TOO_LARGE, type HeaderList, type RequestView } from '../src/http/types.js';
 import type { Outcome } from '../src/cache/outcome.js';
+import type { SingleFlight } from '../src/cache/single-flight.js';
 import { silentLogger } from '../src/observe/logger.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { UpstreamFetch } from '../src/upstream/types.js';
@@ -36,7 +37,7 @@ function view(method: string, url: string, headers: Array<[string, string]> = []
   return v;
 }
 
-function setup(config: Partial<AppDeps['config']> = {}) {
+function setup(config: Partial<AppDeps['config']> = {}, more: Partial<Pick<AppDeps, 'shareStreams' | 'joinWaitMs'>> = {}) {
   const store = new MemoryStore();
   let loaded: Embedder | undefined;
   const upstreamCalls: unknown[] = [];
@@ -51,6 +52,7 @@ function setup(config: Partial<AppDeps['config']> = {}) {
     upstream,
     logger: silentLogger,
     now: () => 1_700_000_000_000,
+    ...more,
   });
   return {
     store,
@@ -328,5 +330,45 @@ describe('handle: cached endpoints that bypass the cache', () => {
     const o = forwarded(await s.handle(view('POST', '/v1/chat/completions', [['content-type', 'application/json'], ['accept-encoding', 'gzip']], CHAT_BODY)));
     expect(o.call.headers['accept-encoding']).toBe('identity');
     expect(cacheHeaders(o)).toEqual([['x-cache-status', 'MISS']]);
+  });
+});
+
+describe('handle: where streams cannot be shared (shareStreams false, the Worker)', () => {
+  const auth: Array<[string, string]> = [['authorization', 'Bearer sk-one'], ['content-type', 'application/json']];
+  const answer = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Knead, rise, bake.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 } });
+
+  it("a joiner waits for the leader's stored answer and is served it as a hit, never reading the leader's bytes", async () => {
+    const s = setup({}, { shareStreams: false });
+    s.load();
+    const leader = forwarded(await s.handle(view('POST', '/v1/chat/completions', auth, CHAT_BODY)));
+    const joining = s.handle(view('POST', '/v1/chat/completions', auth, CHAT_BODY));
+    leader.exchange.head(200, [['content-type', 'application/json']]);
+    leader.exchange.chunk(enc.encode(answer));
+    await leader.exchange.end();
+    const joined = replied(await joining);
+    expect(joined.kind).toBe('hit');
+    expect(JSON.parse(String(new TextDecoder().decode(joined.reply.body as Uint8Array)))).toMatchObject({ choices: [{ message: { content: 'Knead, rise, bake.' } }] });
+  });
+
+  it('a joiner whose wait runs out goes upstream itself, once', async () => {
+    const s = setup({}, { shareStreams: false, joinWaitMs: 20 });
+    s.load();
+    const leader = forwarded(await s.handle(view('POST', '/v1/chat/completions', auth, CHAT_BODY)));
+    const alone = await s.handle(view('POST', '/v1/chat/completions', auth, CHAT_BODY));
+    expect(alone.kind).toBe('forward');
+    leader.exchange.abort(new Error('done with the test'));
+  });
+
+  it('keeps no bytes for joiners (where streams are shared, it does)', async () => {
+    for (const shareStreams of [false, true]) {
+      const s = setup({}, { shareStreams });
+      s.load();
+      const leader = forwarded(await s.handle(view('POST', '/v1/chat/completions', auth, CHAT_BODY)));
+      leader.exchange.head(200, [['content-type', 'application/json']]);
+      leader.exchange.chunk(enc.encode(answer));
+      const kept = (s.handler.metrics.flights as unknown as SingleFlight).replayBytes;
+      expect(kept > 0).toBe(shareStreams);
+      await leader.exchange.end();
+    }
   });
 });

@@ -163,6 +163,12 @@ export async function cachedPath(cx: PipelineContext, wire: WireApi, view: Reque
  */
 async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
   const flightKey = exactKeyOf(k.key);
+  if (cx.shareStreams === false) {
+    // One wait, bounded: a joiner that waited its time out goes upstream rather than wait again.
+    const flight = cx.flights.get(flightKey);
+    if (!flight) return lead(cx, k, cx.flights.lead(flightKey, k.form));
+    return (await awaitStored(cx, k, flight)) ?? miss(cx, k, { status: 'MISS' });
+  }
   for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
     const flight = cx.flights.get(flightKey);
     if (!flight) return lead(cx, k, cx.flights.lead(flightKey, k.form));
@@ -175,7 +181,6 @@ async function shared(cx: PipelineContext, k: Keyed): Promise<Outcome> {
 
 /** What the flight's leader got, shared: its hit, its bytes (same form), or its stored entry (other form). */
 async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
-  if (cx.shareStreams === false) return awaitStored(cx, k, flight);
   const done = flight.wait();
   // A joiner whose client leaves while it waits is no reader any more: a leader gone too must not call for nobody.
   const unwatch = k.view.onGone?.(done);
