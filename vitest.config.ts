@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import SummaryLine from './test/summary-reporter.js';
+import { workerdProject, WORKERD_TESTS } from './test/worker/vitest.project.js';
 
 /** The behaviour suite (test/behaviour) runs once per front; everything else once. */
 const BEHAVIOUR = 'test/behaviour/**/*.test.ts';
@@ -12,9 +13,11 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', new SummaryLine()],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [BEHAVIOUR] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [BEHAVIOUR, WORKERD_TESTS] } },
       { extends: true, test: { name: 'node', include: [BEHAVIOUR], env: { REPRISE_FRONT: 'node' } } },
       { extends: true, test: { name: 'web', include: [BEHAVIOUR], env: { REPRISE_FRONT: 'web' } } },
+      // The Worker's own tests, inside workerd (test/worker/vitest.project.ts).
+      workerdProject,
     ],
   },
 });
