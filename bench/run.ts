@@ -2,7 +2,7 @@
  * @module bench/run: run the benchmark set, each bench in its own process, one after another, within a time budget,
  * then write bench/results/summary.md from each bench's markdown.
  *
- *   npm run bench                      every bench (latency, embed, scale, quality, soak), 10 minutes in all
+ *   npm run bench                      every bench (latency, embed, scale, quality, soak, worker), 10 minutes in all
  *   npm run bench -- latency scale     only these
  *   npm run bench -- --budget 900      another total budget, in seconds
  *   npm run bench -- --quick           BENCH_QUICK=1 for benches that honour it (shorter runs, for a smoke test)
@@ -54,6 +54,9 @@ const BENCHES: Bench[] = [
   // 180 s of traffic when the budget allows; at least 60 s (it allows 30 s for start-up and checks). Shortened runs
   // are listed in its result's `coverage`.
   { name: 'soak', file: 'bench/soak.ts', what: 'wrong responses, Reprise-caused failures and memory under faults, aborts and Redis restarts', reserve: () => 90 },
+  // a few seconds to start its three servers, then rounds until its deadline (10 s kept to stop them); a cut-short
+  // run is in its result's `coverage`
+  { name: 'worker', file: 'bench/worker.ts', what: 'the Worker under wrangler dev (workerd, locally): exact hits and misses against direct and the Node server', reserve: () => 45 },
 ];
 
 const { values, positionals } = parseArgs({
