@@ -24,9 +24,12 @@ export interface RawResponse {
 }
 
 /**
- * Send one request with `Connection: close` and read until the server closes. A Content-Length is added for a POST
- * or a body, unless `headers` has a Transfer-Encoding (then `body` is sent as given, framing included). It never
- * rejects on a cut connection: `cut` says so, and `status` is 0 when no head came.
+ * Send one request with `Connection: close` and read the response: until it is complete by its own framing (its
+ * Content-Length, its last chunk, or no body for HEAD, 204 and 304), or until the server closes, whichever comes
+ * first. (A server may keep the connection a while after a complete response despite `Connection: close`: workerd
+ * does, for 5 s.) A Content-Length is added for a POST or a body, unless `headers` has a Transfer-Encoding (then
+ * `body` is sent as given, framing included). It never rejects on a cut connection: `cut` says so, and `status` is
+ * 0 when no head came.
  */
 export function exchange(url: string, method: string, path: string, headers: Array<[string, string]>, body = ''): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
@@ -38,12 +41,61 @@ export function exchange(url: string, method: string, path: string, headers: Arr
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve(parse(Buffer.concat(chunks), method));
+    };
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (!complete(Buffer.concat(chunks), method)) return;
+      finish();
+      socket.destroy();
+    });
     // A reset is how a cut response looks: what came before it is the answer.
     socket.on('error', () => {});
-    socket.on('close', () => resolve(parse(Buffer.concat(chunks), method)));
+    socket.on('close', finish);
     socket.write(Buffer.concat([Buffer.from(head.join('\r\n')), bytes]));
   });
+}
+
+/** Whether `all` holds a whole final response, by its framing; false for one that ends only when the connection does. */
+function complete(all: Buffer, method: string): boolean {
+  let start = 0;
+  for (;;) {
+    const end = all.indexOf('\r\n\r\n', start);
+    if (end < 0) return false;
+    const headText = all.subarray(start, end).toString('latin1');
+    const status = Number(headText.slice(9, 12));
+    if (status >= 100 && status < 200) {
+      start = end + 4;
+      continue;
+    }
+    if (method === 'HEAD' || status === 204 || status === 304) return true;
+    const field = (name: string) => new RegExp(`\r\n${name}:[ \t]*([^\r]*)`, 'i').exec(headText)?.[1]?.trim();
+    const bodyBytes = all.subarray(end + 4);
+    if (field('transfer-encoding')?.toLowerCase() === 'chunked') return lastChunkIn(bodyBytes);
+    const length = field('content-length');
+    return length !== undefined && bodyBytes.length >= Number(length);
+  }
+}
+
+/** Whether a chunked body has come to its last (zero-size) chunk and the end of its trailers. */
+function lastChunkIn(b: Buffer): boolean {
+  let at = 0;
+  for (;;) {
+    const eol = b.indexOf('\r\n', at);
+    if (eol < 0) return false;
+    const size = parseInt(b.subarray(at, eol).toString('latin1'), 16);
+    if (Number.isNaN(size)) return false;
+    if (size === 0) {
+      const trailers = b.subarray(eol + 2);
+      return trailers.subarray(0, 2).toString('latin1') === '\r\n' || trailers.includes('\r\n\r\n');
+    }
+    at = eol + 2 + size + 2;
+    if (at > b.length) return false;
+  }
 }
 
 function parse(all: Buffer, method: string): RawResponse {
