@@ -1,4 +1,8 @@
-/** Concurrent identical misses share one upstream call. */
+/**
+ * Concurrent identical misses share one upstream call. The tests that count the shared answers in-process, or need
+ * an upstream error shared by the joiners (the Worker's joiners share only a stored answer), are in
+ * single-flight-shared.test.ts.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ask, chat, useHarness } from '../helpers/harness.js';
@@ -17,16 +21,6 @@ function useBusyLoops(n = 2): void {
 }
 
 describe('single-flight', () => {
-  it('20 concurrent identical JSON requests reach upstream once and all get the same answer', async () => {
-    h.up.defaults = { delayMs: 300 };
-    const c = h.client();
-    const results = await Promise.all(Array.from({ length: 20 }, () => chat(c, ask('What is the population of Iceland?'))));
-    expect(h.up.count('/chat/completions')).toBe(1);
-    const contents = new Set(results.map((r) => r.data.choices[0]!.message.content));
-    expect(contents.size).toBe(1);
-    expect(h.reprise.metrics.snapshot().coalesced).toBe(19);
-  });
-
   it('20 concurrent identical streaming requests reach upstream once and each gets the whole stream', async () => {
     h.up.defaults = { delayMs: 100, chunkDelayMs: 5 };
     const c = h.client();
@@ -53,14 +47,6 @@ describe('single-flight', () => {
     expect(json.headers.get('x-cache-status')).toBe('HIT');
   });
 
-  it('concurrent requests that upstream fails share the error and nothing is stored', async () => {
-    h.up.defaults = { delayMs: 200, status: 503 };
-    const c = h.client();
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => chat(c, ask('Will this fail?'))));
-    expect(results.every((r) => r.status === 'rejected')).toBe(true);
-    expect(h.up.count()).toBe(1);
-    expect(h.reprise.store.size()).toBe(0);
-  });
 });
 
 describe('single-flight under CPU load (two busy loops beside the suite)', () => {
