@@ -2,21 +2,26 @@
  * @module test/helpers/front: a running Reprise on the front the behaviour suite is run against. vitest.config.ts
  * runs test/behaviour/ once per front, with REPRISE_FRONT set: "node" (node/listener.ts, what production runs) or
  * "web" (app.ts, the Hono front Web runtimes use, here served through @hono/node-server). Both are made from the
- * same Node parts (node/server.ts nodeParts), so they differ only in the front.
+ * same Node parts (node/server.ts nodeParts), so they differ only in the front. "worker" is the Cloudflare Worker
+ * (src/worker.ts) in workerd, with its own parts (test/helpers/worker-front.ts); it runs the behaviour files that
+ * need nothing in-process (vitest.config.ts lists them).
  */
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { nodeParts, serve, startReprise, type Running, type StartOptions } from '../../src/node/server.js';
+import { startWorkerFront } from './worker-front.js';
 
-export type Front = 'node' | 'web';
+export type Front = 'node' | 'web' | 'worker';
 
-export const FRONT: Front = process.env.REPRISE_FRONT === 'web' ? 'web' : 'node';
+const given = process.env.REPRISE_FRONT;
+export const FRONT: Front = given === 'web' || given === 'worker' ? given : 'node';
 
 /** Start Reprise on `front` (the suite's front by default). */
 export async function startFront(config: Config, opts: StartOptions = {}, front: Front = FRONT): Promise<Running> {
   if (front === 'node') return startReprise(config, opts);
+  if (front === 'worker') return startWorkerFront(config, opts);
   const parts = await nodeParts(config, opts);
   const app = createApp(parts.deps, parts.handler);
   return serve(config, parts, getRequestListener(app.fetch));
