@@ -11,7 +11,6 @@ import { createApp } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import { nodeParts, serve, startReprise, type Running, type StartOptions } from '../../src/node/server.js';
-import { startWorkerFront } from './worker-front.js';
 
 export type Front = 'node' | 'web' | 'worker';
 
@@ -21,7 +20,8 @@ export const FRONT: Front = given === 'web' || given === 'worker' ? given : 'nod
 /** Start Reprise on `front` (the suite's front by default). */
 export async function startFront(config: Config, opts: StartOptions = {}, front: Front = FRONT): Promise<Running> {
   if (front === 'node') return startReprise(config, opts);
-  if (front === 'worker') return startWorkerFront(config, opts);
+  // Loaded only for the Worker: Miniflare takes a while to import, which the other fronts need not pay.
+  if (front === 'worker') return (await import('./worker-front.js')).startWorkerFront(config, opts);
   const parts = await nodeParts(config, opts);
   const app = createApp(parts.deps, parts.handler);
   return serve(config, parts, getRequestListener(app.fetch));
