@@ -195,7 +195,7 @@ export function createHandler(deps: AppDeps): Handler {
     slots: (metrics.slots = new UpstreamSlots({ concurrency: config.upstreamConcurrency ?? 0, queue: config.upstreamQueue ?? 1000 })),
     ...(config.embedWaitMs !== undefined && { embedWaitMs: config.embedWaitMs }),
     ...(deps.shareStreams === false && { shareStreams: false, ...(deps.joinWaitMs !== undefined && { joinWaitMs: deps.joinWaitMs }) }),
-    ...(deps.backgroundWork !== false && { backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }) }),
+    ...(deps.backgroundWork !== false ? { backfill: new Backfill({ store, metrics, logger, now: deps.now ?? Date.now }) } : { backgroundWork: false }),
     tenants: () => tenants,
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),

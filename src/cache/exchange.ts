@@ -36,6 +36,11 @@ export interface ExchangeDeps {
   maxAnswerBytes?: number;
   /** embeds, when the embedder is idle, entries stored without their vector */
   backfill?: Backfill;
+  /**
+   * false: nothing may outlive the request but the work end() returns (workerd: the front hands it to waitUntil), so
+   * the error budget's label of an explored answer is part of it. @default true: the label runs in the background
+   */
+  backgroundWork?: boolean;
 }
 
 /** A miss: the answer may be stored, and may be shared with the flight's joiners. */
@@ -151,9 +156,11 @@ class ForwardExchange implements Exchange {
       this.notStored(captured.reason);
       return;
     }
-    if (miss.explore) void label(this.deps, miss, miss.explore, captured.answer);
+    const labelling = miss.explore && label(this.deps, miss, miss.explore, captured.answer);
     // The client's response ends once the answer is stored (a missing vector is filled in later, cache/backfill.ts).
-    return this.store(miss, captured.answer, captured.bytes);
+    const storing = this.store(miss, captured.answer, captured.bytes);
+    // Where work cannot go on in the background, the label (it embeds both answers) is done before the exchange ends.
+    return labelling && this.deps.backgroundWork === false ? Promise.all([storing, labelling]).then(() => {}) : storing;
   }
 
   abort(reason: unknown): Uint8Array | undefined {
