@@ -14,7 +14,7 @@
  * - the tests' fake upstream (test/fixtures/fake-upstream.ts) and the Node Reprise (src/node/server.ts startReprise:
  *   memory store, the bundled model in one worker thread), both started as bench/apis.ts starts them (its `--serve`
  *   modes);
- * - `wrangler dev --env offline` (bench/lib/wrangler-dev.ts, as test/worker-dev starts it): KV and the stats object
+ * - `wrangler dev --env offline` (test/helpers/wrangler-dev.ts, as the smoke test in test/worker-dev starts it): KV and the stats object
  *   simulated locally, no Workers AI and no Vectorize, so the Worker is exact-only. Its UPSTREAM_URL is the fake.
  *   Every request to wrangler's port passes through wrangler's proxy worker (a workerd of its own) before it reaches
  *   the Worker's workerd; the same Worker is also asked on its own socket (`inner`, found by the helper), so that
@@ -47,7 +47,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { startScript } from './latency/children.js';
 import { machine, percentile, summarize, table, writeResult, writeSummary } from './lib/stats.js';
-import { startWranglerDev, wranglerVersions } from './lib/wrangler-dev.js';
+import { startWranglerDev, wranglerVersions } from '../test/helpers/wrangler-dev.js';
 import { rng } from '../test/helpers/vectors.js';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 /**
- * @module bench/lib/wrangler-dev: `wrangler dev` as a bench target, started the way test/worker-dev/wrangler-dev.test.ts
- * starts it (README "Deploy to Cloudflare"): the repo's wrangler.toml and an environment, on a free port of
+ * @module test/helpers/wrangler-dev: `wrangler dev`, started as README "Deploy to Cloudflare" runs the Worker locally,
+ * for the smoke test (test/worker-dev) and bench/worker: the repo's wrangler.toml and an environment, on a free port of
  * 127.0.0.1, with a temporary HOME and XDG_CONFIG_HOME (its config, logs and metrics consent go there), its local
  * state (KV, the Durable Objects) in a temporary --persist-to, no metrics sent and no banner (whose update check
  * would ask the npm registry). Its bundle goes to the repo's .wrangler/tmp (gitignored), which it removes on stop.
@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../latency/children.js';
+import { createServer } from 'node:net';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
@@ -53,6 +53,18 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
+/** A port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
 /** The group leaders started here, killed with their groups if this process exits before stop(). */
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -75,7 +87,7 @@ export function wranglerVersions(): { wrangler: string; workerd: string } {
 }
 
 export async function startWranglerDev(opts: WranglerDevOptions): Promise<WranglerDev> {
-  const home = await mkdtemp(join(tmpdir(), 'reprise-bench-wrangler-'));
+  const home = await mkdtemp(join(tmpdir(), 'reprise-wrangler-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [
