@@ -4,6 +4,7 @@
  * (node/listener.ts on Node, app.ts on Web runtimes) turns its transport into a RequestView and renders the outcome.
  */
 import { Backfill } from './cache/backfill.js';
+import { BudgetShare } from './cache/budget-share.js';
 import { cachedPath, thresholdFor, type PipelineContext } from './cache/pipeline.js';
 import { createExchange } from './cache/exchange.js';
 import { ErrorBudget } from './cache/error-budget.js';
@@ -168,6 +169,20 @@ export function createHandler(deps: AppDeps): Handler {
     config.maxErrorRate === undefined
       ? undefined
       : new ErrorBudget({ maxErrorRate: config.maxErrorRate, ...(config.verifySampleRate !== undefined && { sampleRate: config.verifySampleRate }) });
+  const replica = crypto.randomUUID();
+  // With a store replicas share (Redis), every replica's budget learns from every replica's labels.
+  const channel = budget && store.labelChannel?.(replica);
+  if (budget && channel) {
+    new BudgetShare({
+      budget,
+      channel,
+      logger,
+      counted: (event, n) => {
+        metrics.budgetShared(event, n);
+        if (event === 'received') metrics.budgetState(budget.stats());
+      },
+    });
+  }
   let tenants: Tenants | undefined;
   const makeTenants = (secret: Uint8Array) =>
     (tenants = new Tenants({ secret, shared: config.sharedCache, ...(config.tenantHeaders && { extraHeaders: config.tenantHeaders }) }));
@@ -211,7 +226,6 @@ export function createHandler(deps: AppDeps): Handler {
   // Closed without a token: a token no one has, so no one gets in.
   const opsToken = config.adminToken || (config.privateOps ? `closed-${crypto.randomUUID()}` : '');
   const dashboard: DashboardDeps = { token: opsToken, assets: deps.dashboardAssets, now };
-  const replica = crypto.randomUUID();
   const replicaStats = (): ReplicaStats => ({ schema: STATS_SCHEMA, replica, at: now(), snapshot: metrics.snapshot(), timeline: metrics.timeline.state() });
 
   let peersFailing = false;

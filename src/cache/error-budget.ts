@@ -24,6 +24,18 @@ export interface ErrorBudgetOptions {
   random?: () => number;
 }
 
+/**
+ * One piece of evidence as replicas share it (cache/budget-share.ts): a query at `score` to `entryId` was answered
+ * right or wrong by that entry; `sampled` from sampled verification, `reported` from a client's report of a wrong hit.
+ */
+export interface BudgetLabel {
+  entryId: string;
+  score: number;
+  correct: boolean;
+  sampled: boolean;
+  reported: boolean;
+}
+
 export type BudgetDecision =
   | { serve: true }
   | { serve: false; reason: 'entry-wrong-closer' | 'uncertain' | 'sampled' };
@@ -77,6 +89,10 @@ export class ErrorBudget {
    */
   private strictness = 1;
   private window = { served: 0, reported: 0, checked: 0, wrong: 0 };
+  /** told of every label learned here (not of those absorbed from other replicas), to share them */
+  private listener: ((label: BudgetLabel) => void) | undefined;
+  /** hits served here since the last takeServed() */
+  private servedUnshared = 0;
 
   constructor(opts: ErrorBudgetOptions) {
     if (!(opts.maxErrorRate > 0 && opts.maxErrorRate < 1)) throw new RangeError('maxErrorRate must be between 0 and 1');
@@ -99,6 +115,37 @@ export class ErrorBudget {
   served(entryId: string, score: number): void {
     this.evidence(entryId).lastServed = score;
     this.window.served++;
+    this.servedUnshared++;
+  }
+
+  /** Be told of each label this budget learns from now on (its own, not absorbed ones). One listener. */
+  onLabel(listener: ((label: BudgetLabel) => void) | undefined): void {
+    this.listener = listener;
+  }
+
+  /** How many hits were served here since the last call: shared beside the labels, so reports are weighed against every replica's hits. */
+  takeServed(): number {
+    const n = this.servedUnshared;
+    this.servedUnshared = 0;
+    return n;
+  }
+
+  /** Served hits taken but not shared after all (the send failed): counted in the next batch. */
+  restoreServed(n: number): void {
+    this.servedUnshared += n;
+  }
+
+  /**
+   * Labels and served hits another replica learned, applied as if learned here (the pooled rate, the entry's
+   * evidence, sampled checks and reports steering strictness), and not passed to the listener again.
+   */
+  absorb(labels: readonly BudgetLabel[], served = 0): void {
+    if (served > 0) this.window.served += served;
+    for (const l of labels) {
+      if (!(typeof l.entryId === 'string' && Number.isFinite(l.score))) continue;
+      this.apply(l.entryId, l.score, l.correct === true, l.sampled === true);
+      if (l.reported === true) this.countReport();
+    }
   }
 
   /**
@@ -106,6 +153,11 @@ export class ErrorBudget {
    * `sampled` marks labels from sampled verification of would-be hits, which measure the served error rate.
    */
   learn(entryId: string, score: number, correct: boolean, sampled = false): void {
+    this.apply(entryId, score, correct, sampled);
+    this.listener?.({ entryId, score, correct, sampled, reported: false });
+  }
+
+  private apply(entryId: string, score: number, correct: boolean, sampled: boolean): void {
     const e = this.evidence(entryId);
     const list = correct ? e.right : e.wrong;
     list.push(score);
@@ -129,11 +181,16 @@ export class ErrorBudget {
   reportWrong(entryId: string): boolean {
     const at = this.entries.get(entryId)?.lastServed;
     if (at === undefined) return false;
-    this.learn(entryId, at, false);
+    this.apply(entryId, at, false, false);
+    this.countReport();
+    this.listener?.({ entryId, score: at, correct: false, sampled: false, reported: true });
+    return true;
+  }
+
+  private countReport(): void {
     this.reported++;
     this.window.reported++;
     this.steer();
-    return true;
   }
 
   /**

@@ -96,7 +96,7 @@ export class Metrics {
   private readonly models = new Set<string>();
   private readonly r = new Registry();
   private readonly c: Record<
-    | 'requests' | 'writes' | 'faults' | 'upstream' | 'coalesced' | 'notStored' | 'feedback' | 'judge' | 'budgetDecisions' | 'budgetLabels'
+    | 'requests' | 'writes' | 'faults' | 'upstream' | 'coalesced' | 'notStored' | 'feedback' | 'judge' | 'budgetDecisions' | 'budgetLabels' | 'budgetShared'
     | 'embedBusy' | 'backfill' | 'tokens' | 'cachedTokens' | 'money' | 'refusals',
     Counter
   >;
@@ -121,6 +121,7 @@ export class Metrics {
       judge: r.counter('reprise_judge_total', 'Borderline candidates the LLM judge decided, by verdict (error counts as a miss).', ['verdict']),
       budgetDecisions: r.counter('reprise_budget_decisions_total', 'Error budget: candidates served, or explored upstream and why.', ['decision']),
       budgetLabels: r.counter('reprise_budget_labels_total', "Error budget: explored answers compared with the candidate's.", ['result']),
+      budgetShared: r.counter('reprise_budget_shared_labels_total', 'Error budget: labels shared with the other replicas (sent), heard from them (received), or not sent yet for a store fault (failed; kept and sent again).', ['event']),
       embedBusy: r.counter('reprise_embed_busy_total', 'Lookups that skipped the semantic step: no embedding could start within --embed-wait.'),
       backfill: r.counter('reprise_backfill_total', 'Entries stored without their vector, by what became of them (embedded later when idle, or not).', ['event']),
       tokens: r.counter('reprise_tokens_saved_total', "Upstream tokens hits did not spend, by endpoint, model and kind (input, output); input the upstream served from its own prompt cache is not counted here.", ['endpoint', 'model', 'kind']),
@@ -262,6 +263,10 @@ export class Metrics {
     this.s.budget.labels[correct ? 'right' : 'wrong']++;
     this.c.budgetLabels.inc({ result: correct ? 'right' : 'wrong' });
     this.budgetState(state);
+  }
+  /** error-budget labels sent to the other replicas, heard from them, or not sent for a fault */
+  budgetShared(event: 'sent' | 'received' | 'failed', labels: number): void {
+    if (labels > 0) this.c.budgetShared.inc({ event }, labels);
   }
   budgetState(state: { measuredErrorRate?: number; strictness: number }): void {
     this.s.budget.measuredErrorRate = state.measuredErrorRate ?? null;

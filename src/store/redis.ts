@@ -14,8 +14,9 @@ import { silentLogger } from '../observe/logger.js';
 import type { ReplicaStats } from '../observe/stats.js';
 import { decodeEntry, encodeEntry, encodeEvent, entryKey, eventStreamKey } from './redis-codec.js';
 import { StoreUnavailableError, execOrThrow, scanEntryKeys } from './redis-commands.js';
+import { RedisLabels } from './redis-labels.js';
 import { RedisMirror } from './redis-mirror.js';
-import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type IndexFactory, type PurgeFilter, type Store } from './types.js';
+import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type IndexFactory, type LabelChannel, type PurgeFilter, type Store } from './types.js';
 
 export { StoreUnavailableError };
 
@@ -28,6 +29,10 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** events kept in the stream for replicas that fall behind @default 10000 */
   streamLength?: number;
+  /** error-budget label batches kept for replicas that start late (labelChannel) @default 10000 */
+  labelStreamLength?: number;
+  /** ms between reads of the error-budget labels other replicas shared @default 100 */
+  labelPollMs?: number;
   hnswMin?: number;
   largeIndex?: IndexFactory;
   now?: () => number;
@@ -84,6 +89,10 @@ export class RedisStore implements Store {
   private readonly mirror: RedisMirror;
   private readonly logger: Logger;
   private readonly streamLength: number;
+  private readonly labelStreamLength: number;
+  private readonly labelPollMs: number;
+  /** stop functions of the label channels' readers */
+  private readonly followers = new Set<() => void>();
   private state: StoreStatus = 'connecting';
   private isClosed = false;
 
@@ -92,6 +101,8 @@ export class RedisStore implements Store {
     this.streamKey = eventStreamKey(this.prefix);
     this.logger = opts.logger ?? silentLogger;
     this.streamLength = opts.streamLength ?? 10_000;
+    this.labelStreamLength = opts.labelStreamLength ?? 10_000;
+    this.labelPollMs = opts.labelPollMs ?? 100;
     const common = {
       lazyConnect: true,
       // Fail fast instead of queueing while disconnected: the request goes upstream now, not after a reconnect.
@@ -143,6 +154,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.isClosed = true;
     this.mirror.stop();
+    for (const stop of [...this.followers]) stop();
     // The event reader sits in a blocking XREAD: it is cut. Writes still queued (a store at the end of the drain)
     // are let finish with QUIT, for at most a second if Redis is not answering.
     this.events.disconnect();
@@ -322,6 +334,36 @@ export class RedisStore implements Store {
       else if (v !== null) this.logger.debug({ replica: replicas[i] }, 'unreadable replica stats in redis; skipped');
     });
     return out;
+  }
+
+  /**
+   * The error budget's labels shared among the replicas on this Redis (store/redis-labels): published with XADD to
+   * one capped stream, read by each replica every `labelPollMs` from where it left off (a new replica from the
+   * stream's start). Each reader stops when the store closes.
+   */
+  labelChannel(replica: string): LabelChannel {
+    const channel = new RedisLabels({
+      redis: this.redis,
+      prefix: this.prefix,
+      replica,
+      maxLength: this.labelStreamLength,
+      pollMs: this.labelPollMs,
+      ready: () => this.state === 'ready' && !this.isClosed,
+      logger: this.logger,
+    });
+    return {
+      publish: (batch) => channel.publish(batch),
+      follow: (apply) => {
+        if (this.isClosed) return () => {};
+        const stop = channel.follow(apply);
+        const done = () => {
+          this.followers.delete(done);
+          stop();
+        };
+        this.followers.add(done);
+        return done;
+      },
+    };
   }
 
   private ensureReady(): void {

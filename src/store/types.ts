@@ -1,6 +1,7 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
 /** The endpoints Reprise caches, as an entry records where it came from. */
 import type { ReplicaStats } from '../observe/stats.js';
+import type { BudgetLabel } from '../cache/error-budget.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
@@ -93,8 +94,30 @@ export interface Store {
   shareStats?(stats: ReplicaStats, ttlSeconds: number): Promise<void>;
   /** a store replicas share: the stats every replica shared and that have not expired, this one's included */
   peerStats?(): Promise<ReplicaStats[]>;
+  /**
+   * a store replicas share: the channel the error budget's labels go through, for the replica `replica` (every
+   * replica's budget then decides from all replicas' labels; cache/budget-share.ts)
+   */
+  labelChannel?(replica: string): LabelChannel;
   /** connection state of a remote store; an in-process store is always ready */
   readonly status?: 'connecting' | 'ready' | 'down';
+}
+
+/** What one replica's budget learned since its last batch: labels, and how many hits it served meanwhile. */
+export interface LabelBatch {
+  labels: BudgetLabel[];
+  served: number;
+}
+
+/** The error budget's evidence shared among replicas (Store.labelChannel). */
+export interface LabelChannel {
+  /** Send this replica's batch to the others. Rejects, without waiting, while the store is away. */
+  publish(batch: LabelBatch): Promise<void>;
+  /**
+   * Hear every other replica's batches, each once, the recent past first (what is still kept: a late replica
+   * catches up on it), then as they come. This replica's own batches are not heard. Returns a stop function.
+   */
+  follow(apply: (batch: LabelBatch) => void): () => void;
 }
 
 /** A per-scope nearest-neighbour index over unit vectors, keyed by small integers. */
