@@ -22,6 +22,8 @@ export const NODE_ADAPTERS = [
   'src/store/hnsw-index.ts',
   'src/store/redis*.ts',
   'src/upstream/undici.ts',
+  // node:crypto's createHash, which Workers provide under nodejs_compat (wrangler.toml)
+  'src/worker/native-hash.ts',
 ];
 
 const NODE_ONLY_PACKAGES = ['undici', 'ioredis', 'pino', 'pino-pretty', 'usearch', '@huggingface/transformers', '@hono/node-server'];

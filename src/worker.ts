@@ -24,6 +24,7 @@ import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
 import type { EdgeCache, ExecutionContext, WorkerEnv } from './worker/bindings.js';
 import { workerDashboardAssets } from './worker/dashboard-assets.js';
+import { nativeHashBytes, nativeHashText } from './worker/native-hash.js';
 
 export { StatsObject } from './worker/stats-object.js';
 
@@ -125,6 +126,8 @@ export function workerParts(env: WorkerEnv, edge?: EdgeCache): WorkerParts {
     upstream: createFetchUpstream({ timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.upstreamIdleTimeoutMs }),
     logger,
     metrics: new Metrics({ prompts: config.dashboardPrompts }),
+    hashText: nativeHashText,
+    hashBytes: nativeHashBytes,
     ...(judge && { judge }),
     // workerd does not let one request read a stream another request is reading (DESIGN: the Worker).
     shareStreams: false,

@@ -106,6 +106,8 @@ function bundle(): Promise<{ path: string; bits: WranglerBits }> {
       // as wrangler resolves packages for workerd
       conditions: ['workerd', 'worker', 'browser'],
       mainFields: ['browser', 'module', 'main'],
+      // Node's APIs that workerd provides itself under nodejs_compat, as wrangler leaves them (worker/native-hash.ts)
+      external: ['node:*'],
       plugins: [textRules(bits.textGlobs)],
       logLevel: 'silent',
     });
