@@ -35,8 +35,9 @@ export function loadVerifier(model: VerifierModel): LoadedVerifier {
 }
 
 /**
- * Details that must match exactly, whatever a model thinks: numbers, versions and dates; negation; quoted
- * literals; direction words and units; names. Serving "capital of France" for "capital of Germany" is the bug users
+ * Details that must match exactly, whatever a model thinks: numbers, versions and dates (digits and number words);
+ * ordinals and position words; negation; quoted literals; direction words and units; names; indentation; and the
+ * order of a relation's slot fillers. Serving "capital of France" for "capital of Germany" is the bug users
  * see, so each of these is a hard rule, paid for with some recall.
  */
 export function failedHardGuard(query: string, candidate: string, partition?: string): Guard | undefined {

@@ -1,9 +1,33 @@
 /**
  * @module cache/verifier/guards: cheap textual checks that reject near-identical questions asking different things.
- * Each guard compares one kind of detail that embeddings blur: numbers and versions, negation, quoted strings,
- * names, units, direction words ("ascending" vs "descending"), and the indentation of code and YAML.
+ * Each guard compares one kind of detail that embeddings blur: numbers and versions (digits and number words
+ * alike), ordinals and position words, negation, quoted strings, names, units, direction words ("ascending" vs
+ * "descending"), the roles of two words around a relation ("convert X to Y" vs "convert Y to X"), and the
+ * indentation of code and YAML.
+ *
+ * The rules, and why each is general rather than a list tuned to examples:
+ * - numbers: digits and spelled-out numbers are read as one list of values ("two weeks" and "2 weeks" both say 2;
+ *   "twenty-one", "a hundred", "5 million", "a dozen" and "twice"/"double"/"half" are read too). A spelled-out
+ *   "one" (and "once") may stand on one side only, since it is also a pronoun ("which one", "the one who") and
+ *   "one week" says what "a week" says; any other value on one side only is a difference. Vague quantities
+ *   ("a couple of", "a few", "several") are not numbers, so they never equal an exact one.
+ * - ordinal: positions counted from the start ("second", "3rd", "twenty-first") must be the same on both sides
+ *   ("first" alone may be dropped: "when did X first" ≈ "when did X"); a day of the month ("4th of July", "May
+ *   1st") is a number, not a position; "a second" or "1 second" of time is neither. Position words that point
+ *   opposite ways (first/last, earliest/latest, oldest/newest, top/bottom, upper/lower, beginning/end,
+ *   next/previous, front/back, earlier/later, former/latter) fail as direction words do: only when one text has
+ *   one end and the other text only the other.
+ * - roles: over the tokens both texts use exactly once (articles left out), the guard looks for three stretches
+ *   that come X, M, Y in one text and Y, M, X in the other, with X and Y holding a content word: the words that
+ *   fill a relation's slots have swapped ("Is Jupiter bigger than Saturn" vs "Is Saturn bigger than Jupiter",
+ *   "from London to Paris" vs "from Paris to London"). Where M is only a symmetric connector ("and", "or", "vs",
+ *   "versus", "compared to", a comma or slash), the comparison reads the same both ways and passes ("Python vs
+ *   Java" ≈ "Java vs Python"). Moving a clause ("In Python, how…" vs "How… in Python") swaps two stretches with
+ *   nothing between them, which is not a role swap.
  */
 import { LRUCache } from 'lru-cache';
+import { joinScales, numberWordsIn, sameNumbers, sameOrdinals } from './number-words.js';
+import { onceIndex, roleTokens, swappedRoles } from './roles.js';
 
 /** Numbers, versions, dates and times in a text, in order ("3.11", "2024-05-01", "10:30", "-5"). */
 export function numbersIn(text: string): string[] {
@@ -11,9 +35,24 @@ export function numbersIn(text: string): string[] {
   return (text.match(/(?:(?<![\w.])-)?\d+(?:[.,:/-]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}\b)/g, ''));
 }
 
-/** Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12"). */
+/**
+ * Texts that differ in any number ask different questions ("Python 3.11" vs "Python 3.12", "two people" vs "four
+ * people"); digits and number words are compared as values ("2 weeks" = "two weeks").
+ */
 export function numbersAgree(a: string, b: string): boolean {
-  return sameList(factsOf(a).numbers, factsOf(b).numbers);
+  return numberFactsAgree(factsOf(a), factsOf(b));
+}
+
+const numberFactsAgree = (a: Facts, b: Facts) => sameNumbers(a.numbers, a.optionalOnes, b.numbers, b.optionalOnes);
+
+/**
+ * Every number of a text, digits and words together, sorted: the digits as written (versions, dates and times whole,
+ * "5 million" joined), the words as values. Digits with an ordinal suffix ("21st") are positions, not counted here
+ * unless they are a day of the month.
+ */
+function allNumbers(text: string, words: { numbers: string[] }): string[] {
+  const digits = numbersIn(joinScales(text).replace(/\b\d+(?:st|nd|rd|th)\b/gi, ' '));
+  return words.numbers.length === 0 ? digits.sort() : [...digits, ...words.numbers].sort();
 }
 
 const sameList = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
@@ -105,8 +144,8 @@ export function directionAgrees(a: string, b: string): boolean {
 }
 
 /** Per pair of OPPOSITES: 1 when a text has only the first word, 2 only the second, 0 neither or both. */
-function directionOf(text: string): number[] {
-  return OPPOSITES.map(([x, y]) => {
+function directionOf(text: string, pairs = OPPOSITES): number[] {
+  return pairs.map(([x, y]) => {
     const hasX = x.test(text);
     const hasY = y.test(text);
     return hasX === hasY ? 0 : hasX ? 1 : 2;
@@ -166,7 +205,46 @@ export function layoutAgrees(a: string, b: string): boolean {
   return sameList(factsOf(a).layout, factsOf(b).layout);
 }
 
-export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names' | 'layout';
+/**
+ * Position words that point opposite ways: one text with only the first of a pair and the other with only the second
+ * name different items ("the first day of spring" vs "the last day of spring"). Ordinals are compared as values.
+ */
+const POSITIONS: Array<[RegExp, RegExp]> = [
+  [/\b(?:first|earliest|initial|1st)\b/i, /\b(?:last|latest|final)\b/i],
+  [/\b(?:oldest|eldest|older|elder)\b/i, /\b(?:newest|youngest|newer|younger|latest)\b/i],
+  [/\b(?:top|topmost)\b/i, /\b(?:bottom|bottommost)\b/i],
+  [/\b(?:upper|uppercase|upper-case)\b/i, /\b(?:lower|lowercase|lower-case)\b/i],
+  [/\b(?:beginning|start)\s+of\b|\b(?:the|at)\s+(?:beginning|start)\b/i, /\bend\s+of\b|\bthe\s+end\b/i],
+  [/\b(?:next|upcoming|subsequent)\b/i, /\b(?:previous|prior|preceding|last)\b/i],
+  [/\b(?:front|frontend|front-end)\b/i, /\b(?:back|rear|backend|back-end)\b/i],
+  [/\b(?:earlier|sooner)\b/i, /\blater\b/i],
+  [/\bformer\b/i, /\blatter\b/i],
+];
+
+/** The ordinals and position words of the two texts agree ("second largest" vs "third largest" do not). */
+export function ordinalsAgree(a: string, b: string): boolean {
+  return ordinalFactsAgree(factsOf(a), factsOf(b));
+}
+
+const ordinalFactsAgree = (a: Facts, b: Facts) => sameOrdinals(a.ordinals, b.ordinals) && directionFactsAgree(a.positions, b.positions);
+
+/**
+ * The same words, but the fillers of a relation's slots swapped ("convert miles to km" vs "convert km to miles");
+ * symmetric comparisons ("X vs Y", "X or Y") pass.
+ */
+export function rolesAgree(a: string, b: string): boolean {
+  return roleFactsAgree(factsOf(a), factsOf(b));
+}
+
+function roleFactsAgree(a: Facts, b: Facts): boolean {
+  a.tokens ??= roleTokens(a.lower);
+  b.tokens ??= roleTokens(b.lower);
+  a.once ??= onceIndex(a.tokens);
+  b.once ??= onceIndex(b.tokens);
+  return swappedRoles(a.tokens, a.once, b.once) === undefined;
+}
+
+export type Guard = 'numbers' | 'ordinal' | 'negation' | 'quotes' | 'direction' | 'names' | 'layout' | 'roles';
 
 /**
  * The first guard that tells the two texts apart, or undefined when none does. `partition` (the tenant) keeps the
@@ -175,12 +253,14 @@ export type Guard = 'numbers' | 'negation' | 'quotes' | 'direction' | 'names' | 
 export function failedGuard(query: string, candidate: string, partition = ''): Guard | undefined {
   const q = factsOf(query, partition);
   const c = factsOf(candidate, partition);
-  if (!sameList(q.numbers, c.numbers)) return 'numbers';
+  if (!numberFactsAgree(q, c)) return 'numbers';
+  if (!ordinalFactsAgree(q, c)) return 'ordinal';
   if (!negationFactsAgree(q, c)) return 'negation';
   if (!noSwap(q.quoted, q.lower, c.quoted, c.lower)) return 'quotes';
   if (!directionFactsAgree(q.direction, c.direction)) return 'direction';
   if (!noSwap(q.names, q.lower, c.names, c.lower)) return 'names';
   if (!sameList(q.layout, c.layout)) return 'layout';
+  if (!roleFactsAgree(q, c)) return 'roles';
   return undefined;
 }
 
@@ -188,8 +268,14 @@ export function failedGuard(query: string, candidate: string, partition = ''): G
 interface Facts {
   text: string;
   lower: string;
-  /** sorted */
+  /** digits and number words as values, sorted */
   numbers: string[];
+  /** how many "1"s of `numbers` are the word "one" or "once", which may stand on one side only */
+  optionalOnes: number;
+  /** positions counted from the start ("second" → 2) */
+  ordinals: number[];
+  /** per pair of POSITIONS, as `direction` */
+  positions: number[];
   negations: number;
   /** for the word overlap, only needed when negations differ */
   words?: Set<string>;
@@ -197,6 +283,9 @@ interface Facts {
   direction: number[];
   names: string[];
   layout: string[];
+  /** for the role check, worked out on its first use (it runs last, on candidates that passed the rest) */
+  tokens?: string[];
+  once?: Map<string, number>;
 }
 
 /**
@@ -205,21 +294,27 @@ interface Facts {
  */
 const facts = new LRUCache<string, Facts>({
   max: 10_000,
-  // Texts can be long (a pasted document): about 4M characters in all, each counted twice (the text and its
-  // lower-case copy), and a text over a tenth of that is worked out each time rather than kept.
+  // Texts can be long (a pasted document): about 2.7M characters in all, each counted three times (the text, its
+  // lower-case copy, and the role check's tokens once worked out), and a text over a tenth of that is worked out each
+  // time rather than kept.
   maxSize: 8_000_000,
   maxEntrySize: 800_000,
-  sizeCalculation: (f) => 2 * f.text.length + 64,
+  sizeCalculation: (f) => 3 * f.text.length + 64,
 });
 
 function factsOf(text: string, partition = ''): Facts {
   const key = `${partition}\u0000${text}`;
   let f = facts.get(key);
   if (!f) {
+    const lower = text.toLowerCase();
+    const words = numberWordsIn(lower);
     f = {
       text,
-      lower: text.toLowerCase(),
-      numbers: numbersIn(text).sort(),
+      lower,
+      numbers: allNumbers(text, words),
+      optionalOnes: words.optionalOnes,
+      ordinals: words.ordinals,
+      positions: directionOf(text, POSITIONS),
       negations: negations(text),
       quoted: quotedIn(text),
       direction: directionOf(text),
