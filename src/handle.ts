@@ -177,8 +177,8 @@ export function createHandler(deps: AppDeps): Handler {
       budget,
       channel,
       logger,
-      counted: (event, n) => {
-        metrics.budgetShared(event, n);
+      counted: (event, n, served) => {
+        metrics.budgetShared(event, n, served);
         if (event === 'received') metrics.budgetState(budget.stats());
       },
     });

@@ -22,10 +22,12 @@ export interface BudgetShareOptions {
   batchMs?: number;
   /** ms before sending again after a failed send @default 500 */
   retryMs?: number;
+  /** ms served hits wait to go out when no label carries them @default 1000 */
+  servedMs?: number;
   /** labels kept while they cannot be sent @default 5000 */
   maxPending?: number;
-  /** told of each batch sent and absorbed, and of each failed send (metrics) */
-  counted?: (event: 'sent' | 'received' | 'failed', labels: number) => void;
+  /** told of each batch sent and absorbed, and of each failed send (metrics): its labels and served hits */
+  counted?: (event: 'sent' | 'received' | 'failed', labels: number, served: number) => void;
 }
 
 /** Labels per published batch. */
@@ -35,14 +37,23 @@ export class BudgetShare {
   private readonly opts: BudgetShareOptions;
   private pending: BudgetLabel[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** the delay the timer was set with */
+  private due = 0;
   private sending = false;
+  private servedWhileSending = false;
   private failing = false;
   private stopped = false;
   private readonly unfollow: () => void;
 
   constructor(opts: BudgetShareOptions) {
     this.opts = opts;
-    opts.budget.onLabel((label) => this.queue(label));
+    opts.budget.onLabel(
+      (label) => this.queue(label),
+      () => {
+        if (this.sending) this.servedWhileSending = true;
+        else this.schedule(opts.servedMs ?? 1_000);
+      },
+    );
     this.unfollow = opts.channel.follow((batch) => this.absorb(batch));
   }
 
@@ -62,14 +73,21 @@ export class BudgetShare {
 
   private queue(label: BudgetLabel): void {
     if (this.stopped) return;
-    this.pending.push(label);
+    // The hits served before it go with it, so the others weigh reports against served hits in this replica's order.
+    const served = this.opts.budget.takeServed();
+    this.pending.push(served > 0 ? { ...label, served } : label);
     const max = this.opts.maxPending ?? 5_000;
     if (this.pending.length > max) this.pending.splice(0, this.pending.length - max);
     this.schedule(this.opts.batchMs ?? 20);
   }
 
   private schedule(ms: number): void {
-    if (this.timer || this.sending || this.stopped) return;
+    if (this.sending || this.stopped) return;
+    if (this.timer) {
+      if (ms >= this.due) return;
+      clearTimeout(this.timer);
+    }
+    this.due = ms;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.send();
@@ -79,15 +97,16 @@ export class BudgetShare {
   }
 
   private async send(): Promise<void> {
-    if (this.sending || this.stopped || this.pending.length === 0) return;
-    this.sending = true;
+    if (this.sending || this.stopped) return;
     const labels = this.pending.splice(0, MAX_BATCH);
-    const served = this.opts.budget.takeServed();
+    const served = this.pending.length === 0 ? this.opts.budget.takeServed() : 0;
+    if (labels.length === 0 && served === 0) return;
+    this.sending = true;
     let ok = false;
     try {
       await this.opts.channel.publish({ labels, served });
       ok = true;
-      this.opts.counted?.('sent', labels.length);
+      this.opts.counted?.('sent', labels.length, servedIn({ labels, served }));
       if (this.failing) this.opts.logger.info({}, 'error-budget labels are shared with the other replicas again');
       this.failing = false;
     } catch (err) {
@@ -96,21 +115,31 @@ export class BudgetShare {
       const max = this.opts.maxPending ?? 5_000;
       if (this.pending.length > max) this.pending.splice(0, this.pending.length - max);
       this.opts.budget.restoreServed(served);
-      this.opts.counted?.('failed', labels.length);
+      this.opts.counted?.('failed', labels.length, servedIn({ labels, served }));
       if (!this.failing) this.opts.logger.warn({ err: String(err) }, 'could not share error-budget labels with the other replicas; learning locally until the store is back');
       this.failing = true;
     } finally {
       this.sending = false;
     }
+    if (this.servedWhileSending) {
+      this.servedWhileSending = false;
+      this.schedule(this.opts.servedMs ?? 1_000);
+    }
     if (this.pending.length > 0) this.schedule(ok ? 0 : (this.opts.retryMs ?? 500));
+    else if (!ok && served > 0) this.schedule(this.opts.retryMs ?? 500);
   }
 
   private absorb(batch: LabelBatch): void {
     try {
       this.opts.budget.absorb(batch.labels, batch.served);
-      this.opts.counted?.('received', batch.labels.length);
+      this.opts.counted?.('received', batch.labels.length, servedIn(batch));
     } catch (err) {
       this.opts.logger.warn({ err: String(err) }, "could not apply another replica's error-budget labels");
     }
   }
+}
+
+/** The hits a batch says were served: those before each label and those after the last. */
+function servedIn(batch: LabelBatch): number {
+  return batch.labels.reduce((n, l) => n + (l.served ?? 0), batch.served);
 }

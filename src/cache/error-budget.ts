@@ -34,6 +34,8 @@ export interface BudgetLabel {
   correct: boolean;
   sampled: boolean;
   reported: boolean;
+  /** hits served by the replica that learned it since its previous label: weighs reports against served hits in order */
+  served?: number;
 }
 
 export type BudgetDecision =
@@ -91,6 +93,8 @@ export class ErrorBudget {
   private window = { served: 0, reported: 0, checked: 0, wrong: 0 };
   /** told of every label learned here (not of those absorbed from other replicas), to share them */
   private listener: ((label: BudgetLabel) => void) | undefined;
+  /** told of every hit served here, to share how many */
+  private servedListener: (() => void) | undefined;
   /** hits served here since the last takeServed() */
   private servedUnshared = 0;
 
@@ -116,11 +120,13 @@ export class ErrorBudget {
     this.evidence(entryId).lastServed = score;
     this.window.served++;
     this.servedUnshared++;
+    this.servedListener?.();
   }
 
-  /** Be told of each label this budget learns from now on (its own, not absorbed ones). One listener. */
-  onLabel(listener: ((label: BudgetLabel) => void) | undefined): void {
+  /** Be told of each label this budget learns from now on (its own, not absorbed ones), and of each hit served. One of each. */
+  onLabel(listener: ((label: BudgetLabel) => void) | undefined, onServed?: () => void): void {
     this.listener = listener;
+    this.servedListener = onServed;
   }
 
   /** How many hits were served here since the last call: shared beside the labels, so reports are weighed against every replica's hits. */
@@ -136,16 +142,18 @@ export class ErrorBudget {
   }
 
   /**
-   * Labels and served hits another replica learned, applied as if learned here (the pooled rate, the entry's
-   * evidence, sampled checks and reports steering strictness), and not passed to the listener again.
+   * Labels and served hits another replica learned, applied as if learned here, in its order (the pooled rate, the
+   * entry's evidence, sampled checks and reports steering strictness), and not passed to the listener again.
+   * `served`: hits it served after its last label.
    */
   absorb(labels: readonly BudgetLabel[], served = 0): void {
-    if (served > 0) this.window.served += served;
     for (const l of labels) {
       if (!(typeof l.entryId === 'string' && Number.isFinite(l.score))) continue;
+      if (l.served !== undefined && l.served > 0) this.window.served += l.served;
       this.apply(l.entryId, l.score, l.correct === true, l.sampled === true);
       if (l.reported === true) this.countReport();
     }
+    if (served > 0) this.window.served += served;
   }
 
   /**

@@ -44,11 +44,13 @@ export function parseBatch(json: string): LabelBatch | undefined {
   const labels: BudgetLabel[] = [];
   for (const l of o.labels as Array<Partial<BudgetLabel> | null>) {
     if (!l || typeof l.entryId !== 'string' || typeof l.score !== 'number' || !Number.isFinite(l.score)) continue;
-    labels.push({ entryId: l.entryId, score: l.score, correct: l.correct === true, sampled: l.sampled === true, reported: l.reported === true });
+    const served = count(l.served);
+    labels.push({ entryId: l.entryId, score: l.score, correct: l.correct === true, sampled: l.sampled === true, reported: l.reported === true, ...(served > 0 && { served }) });
   }
-  const served = typeof o.served === 'number' && Number.isFinite(o.served) && o.served > 0 ? Math.floor(o.served) : 0;
-  return { labels, served };
+  return { labels, served: count(o.served) };
 }
+
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
 
 export class RedisLabels implements LabelChannel {
   private readonly opts: RedisLabelsOptions;
