@@ -48,6 +48,10 @@ describe('number words are compared as numbers', () => {
     expect(numbersAgree('Can I stay a couple of days?', 'Can I stay a few days?')).toBe(true);
   });
 
+  it('"non-zero" is a property, not a count', () => {
+    expect(numbersAgree('Why does the script return a non-zero exit code?', 'Why does the script return an error exit code?')).toBe(true);
+  });
+
   it('reads compounds, scales, fractions and ordinals as values', () => {
     expect(numberWordsIn('two hundred and fifty thousand, twenty-one, one and a half, two thirds, a dozen')).toEqual({
       numbers: ['250000', '21', '1.5', '2/3', '12'],

@@ -124,6 +124,11 @@ export function numberWordsIn(lower: string): NumberWords {
       i++;
       continue;
     }
+    if (tokens[i - 1] === '-' && tokens[i - 2] === 'non') {
+      // "non-zero", "non-one": a property, not a count
+      i++;
+      continue;
+    }
     if (t in SCALES && VAGUE.has(tokens[i - 1]!)) {
       out.numbers.push(`${fmt(SCALES[t]!)}s`);
       i++;
@@ -238,6 +243,7 @@ export function sameNumbers(a: string[], aOptional: number, b: string[], bOption
 
 /** Positions agree: the same set on both sides, where "first" on one side only is emphasis ("when did X first…"). */
 export function sameOrdinals(a: number[], b: number[]): boolean {
+  if (a.length === 0 && b.length === 0) return true;
   const x = new Set(a.filter((v) => v !== 1));
   const y = new Set(b.filter((v) => v !== 1));
   if (x.size !== y.size) return false;

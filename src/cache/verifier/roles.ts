@@ -35,13 +35,17 @@ export function onceIndex(tokens: string[]): Map<string, number> {
 export function swappedRoles(a: string[], onceA: Map<string, number>, onceB: Map<string, number>): [string, string, string] | undefined {
   // The shared tokens in a's order, each with its position in b.
   const shared: Array<{ t: string; pa: number; pb: number }> = [];
+  // Most candidates keep the query's word order: without a single inversion there is nothing to look for.
+  let inverted = false;
   for (let i = 0; i < a.length; i++) {
     const t = a[i]!;
     if (onceA.get(t) !== i) continue;
     const pb = onceB.get(t);
-    if (pb !== undefined && pb >= 0) shared.push({ t, pa: i, pb });
+    if (pb === undefined || pb < 0) continue;
+    if (shared.length > 0 && pb < shared[shared.length - 1]!.pb) inverted = true;
+    shared.push({ t, pa: i, pb });
   }
-  if (shared.length < 3) return undefined;
+  if (!inverted || shared.length < 3) return undefined;
   // Rank in b's order, then cut a's order into runs that are also consecutive in b.
   const byB = shared.map((s, i) => [s.pb, i] as const).sort((x, y) => x[0] - y[0]);
   const rank = new Array<number>(shared.length);
