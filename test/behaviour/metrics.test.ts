@@ -82,6 +82,25 @@ describe('metrics after known traffic', () => {
     expect(delta('reprise_similarity_count', { decision: 'refused' })).toBe(1);
   });
 
+  it.each([
+    ['numbers', 'Can you book us a table for two people on Friday?', 'Can you book us a table for four people on Friday?'],
+    ['ordinal', 'What is the second tallest mountain in Africa?', 'What is the third tallest mountain in Africa?'],
+    ['ordinal', 'What happens on the first day of autumn?', 'What happens on the last day of autumn?'],
+    ['roles', 'How do I convert Celsius to Kelvin?', 'How do I convert Kelvin to Celsius?'],
+    ['roles', 'Did the Lakers beat the Celtics in 2008?', 'Did the Celtics beat the Lakers in 2008?'],
+  ])('a candidate above the threshold that only guard-%s tells apart is refused and counted so', async (guard, stored, query) => {
+    const c = h.client(`sk-metrics-${guard}`);
+    await chat(c, ask(stored));
+    const before = await scrape();
+    const r = await chat(c, ask(query));
+    expect(r.headers.get('x-cache-status')).toBe('MISS');
+    const text = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => (series(text, name, labels) ?? 0) - (series(before, name, labels) ?? 0);
+    // guard-<name> is counted only for a candidate that cleared the cosine threshold: the model found them alike.
+    expect(delta('reprise_refusals_total', { reason: `guard-${guard}` })).toBe(1);
+    expect(delta('reprise_refusals_total', { reason: 'below-threshold' })).toBe(0);
+  });
+
   it('the model label is capped: clients cannot grow the series without bound', async () => {
     const c = h.client('sk-metrics-models');
     for (let i = 0; i < 70; i++) await chat(c, { model: `model-${i}`, ...ask('Hi') }).catch(() => undefined);

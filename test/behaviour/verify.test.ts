@@ -28,6 +28,16 @@ describe('questions that differ in one detail never hit', () => {
     ['a direction', 'How do I sort a list in ascending order in JavaScript?', 'How do I sort a list in descending order in JavaScript?'],
     ['a unit', 'How do I convert 20 degrees Celsius to Kelvin?', 'How do I convert 20 degrees Fahrenheit to Kelvin?'],
     ['a quoted literal', 'What does the error "connection refused" mean?', 'What does the error "connection reset" mean?'],
+    // Each of these scores 0.96-0.997 with the bundled model: only a guard keeps them apart (metrics.test.ts counts
+    // the refusals by guard).
+    ['a spelled-out number', 'Can you book us a table for two people on Friday?', 'Can you book us a table for four people on Friday?'],
+    ['a count in words', 'Is one week enough time to visit Portugal?', 'Is two weeks enough time to visit Portugal?'],
+    ['how many times', 'Should I water my cactus once a week?', 'Should I water my cactus twice a week?'],
+    ['a position word', 'What happens on the first day of autumn?', 'What happens on the last day of autumn?'],
+    ['an ordinal', 'What is the second tallest mountain in Africa?', 'What is the third tallest mountain in Africa?'],
+    ['a conversion the other way round', 'How do I convert Celsius to Kelvin?', 'How do I convert Kelvin to Celsius?'],
+    ['a route the other way round', 'How long is the train from Lyon to Geneva?', 'How long is the train from Geneva to Lyon?'],
+    ['swapped roles', 'Did the Lakers beat the Celtics in 2008?', 'Did the Celtics beat the Lakers in 2008?'],
   ])('%s', async (_what, stored, query) => {
     const r = await pair(stored, query);
     expect(r.headers.get('x-cache-status')).toBe('MISS');
@@ -39,6 +49,10 @@ describe('plain paraphrases still hit', () => {
     ['How do I reset my password?', 'How can I reset my password?'],
     ['What is the best way to learn to cook?', 'What is the best way to learn cooking?'],
     ['How can I improve my public speaking skills?', 'How do I improve my public speaking skills?'],
+    ['Is two weeks long enough for a trip to Peru?', 'Is 2 weeks long enough for a trip to Peru?'],
+    ['Which one is better for a beginner, a ukulele or a guitar?', 'Which is better for a beginner, a ukulele or a guitar?'],
+    ['Rust vs Go: which compiles faster?', 'Go vs Rust: which compiles faster?'],
+    ['How do I get from Lyon to Geneva by train?', 'By train, how do I get from Lyon to Geneva?'],
   ])('%s ~ %s', async (stored, query) => {
     const r = await pair(stored, query);
     expect(r.headers.get('x-cache-status')).toBe('HIT');
