@@ -21,14 +21,17 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** Lowercase letters only: the guards compare digits and capitalised names, which this world must not trip. */
+/**
+ * Lowercase letters only: the guards compare digits, number words and capitalised names, which this world must not
+ * trip. Every word ends in "x", so the one English number word it could spell is "six" (n = 219), made "sixz".
+ */
 export function word(n: number): string {
   let s = '';
   do {
     s += String.fromCharCode(97 + (n % 26));
     n = Math.floor(n / 26);
   } while (n > 0);
-  return `${s}x`;
+  return s === 'si' ? 'sixz' : `${s}x`;
 }
 
 /** A unit vector at cosine `s` to `anchor`. */
