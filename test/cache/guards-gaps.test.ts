@@ -81,11 +81,18 @@ describe('ordinals and position words are compared as positions', () => {
     expect(both(a, b)).toEqual(['ordinal', 'ordinal']);
   });
 
+  it('a number of another value does not stand in for an ordinal', () => {
+    expect(both('What caused World War 1?', 'What caused the Second World War?')).toEqual(['numbers', 'numbers']);
+    expect(both('What happens in chapter 4 of the novel?', 'What happens in the third chapter of the novel?')).toEqual(['numbers', 'numbers']);
+  });
+
   it.each([
     ['What did people wear in the 21st century?', 'What did people wear in the twenty-first century?'],
     ['When did humans first walk on the moon?', 'When did humans walk on the moon?'],
     ['Is it the second time the comet has passed?', 'Is this the 2nd time the comet has passed?'],
     ['Wait a second, is the shop open?', 'Wait a moment, is the shop open?'],
+    ['What caused World War 2?', 'What caused the Second World War?'],
+    ['What happens in chapter 3 of the novel?', 'What happens in the third chapter of the novel?'],
   ])('%j = %j', (a, b) => {
     expect(ordinalsAgree(a, b)).toBe(true);
     expect(both(a, b)).toEqual([undefined, undefined]);

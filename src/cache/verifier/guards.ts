@@ -13,7 +13,9 @@
  *   ("a couple of", "a few", "several") are not numbers, so they never equal an exact one.
  * - ordinal: positions counted from the start ("second", "3rd", "twenty-first") must be the same on both sides
  *   ("first" alone may be dropped: "when did X first" ≈ "when did X"); a day of the month ("4th of July", "May
- *   1st") is a number, not a position; "a second" or "1 second" of time is neither. Position words that point
+ *   1st") is a number, not a position; "a second" or "1 second" of time is neither. A number and an ordinal of the
+ *   same value may name one thing ("World War 2" = "the Second World War"), so where the numbers and ordinals of
+ *   both texts together are the same values, neither guard fails. Position words that point
  *   opposite ways (first/last, earliest/latest, oldest/newest, top/bottom, upper/lower, beginning/end,
  *   next/previous, front/back, earlier/later, former/latter) fail as direction words do: only when one text has
  *   one end and the other text only the other.
@@ -43,7 +45,19 @@ export function numbersAgree(a: string, b: string): boolean {
   return numberFactsAgree(factsOf(a), factsOf(b));
 }
 
-const numberFactsAgree = (a: Facts, b: Facts) => sameNumbers(a.numbers, a.optionalOnes, b.numbers, b.optionalOnes);
+const numberFactsAgree = (a: Facts, b: Facts) => sameNumbers(a.numbers, a.optionalOnes, b.numbers, b.optionalOnes) || numberedAlike(a, b);
+
+/**
+ * A number and an ordinal of the same value may name one thing ("World War 2" = "the Second World War", "chapter 3"
+ * = "the third chapter"): when the numbers and ordinals of both texts, taken together, are the same values, neither
+ * guard fails ("first", like "one", may stand on one side only).
+ */
+function numberedAlike(a: Facts, b: Facts): boolean {
+  if (a.ordinals.length === 0 && b.ordinals.length === 0) return false;
+  const all = (f: Facts) => (f.numbered ??= [...f.numbers, ...f.ordinals.map(String)].sort());
+  const ones = (f: Facts) => f.optionalOnes + f.ordinals.filter((v) => v === 1).length;
+  return sameNumbers(all(a), ones(a), all(b), ones(b));
+}
 
 /**
  * Every number of a text, digits and words together, sorted: the digits as written (versions, dates and times whole,
@@ -226,7 +240,8 @@ export function ordinalsAgree(a: string, b: string): boolean {
   return ordinalFactsAgree(factsOf(a), factsOf(b));
 }
 
-const ordinalFactsAgree = (a: Facts, b: Facts) => sameOrdinals(a.ordinals, b.ordinals) && directionFactsAgree(a.positions, b.positions);
+const ordinalFactsAgree = (a: Facts, b: Facts) =>
+  (sameOrdinals(a.ordinals, b.ordinals) || numberedAlike(a, b)) && directionFactsAgree(a.positions, b.positions);
 
 /**
  * The same words, but the fillers of a relation's slots swapped ("convert miles to km" vs "convert km to miles");
@@ -274,6 +289,8 @@ interface Facts {
   optionalOnes: number;
   /** positions counted from the start ("second" → 2) */
   ordinals: number[];
+  /** `numbers` and `ordinals` together, sorted, worked out when a text has ordinals */
+  numbered?: string[];
   /** per pair of POSITIONS, as `direction` */
   positions: number[];
   negations: number;
