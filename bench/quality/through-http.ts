@@ -14,6 +14,21 @@ import { startFakeUpstream } from '../../test/fixtures/fake-upstream.js';
 import { loadData, replay, type QualityData } from './matching-path.js';
 import type { Pair } from './split.js';
 
+/** Resolves once the server has embedded every entry it stored without a vector; fails after `timeoutMs`. */
+async function backfilled(metrics: { snapshot(): { backfill: { queued: number; done: number; skipped: number; dropped: number; failed: number } } }, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Every entry queued has been dealt with (embedded and written, or given up): the backlog alone empties a moment
+  // before the last one is written.
+  const pending = () => {
+    const b = metrics.snapshot().backfill;
+    return b.queued - b.done - b.skipped - b.dropped - b.failed;
+  };
+  while (pending() > 0) {
+    if (Date.now() > deadline) throw new Error(`the server had not embedded its stored questions after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** `data`: the embedding table holding every sentence of `pairs` (loadData() when not given). */
 export async function throughHttp(pairs: Pair[], mode: 'learned' | 'guards', loaded?: QualityData) {
   const up = await startFakeUpstream();
@@ -28,6 +43,9 @@ export async function throughHttp(pairs: Pair[], mode: 'learned' | 'guards', loa
   try {
     // no-cache: store every question even when an earlier one would have answered it, as the offline replay does.
     for (const a of new Set(pairs.map((p) => p.a))) await ask(a, { 'cache-control': 'no-cache' });
+    // A no-cache request skips the lookup, so its answer is stored exact-only and embedded in the background once
+    // the server is idle (cache/backfill.ts): every stored question must have its vector before the queries.
+    await backfilled(reprise.metrics);
     const served: Array<string | undefined> = [];
     for (const p of pairs) {
       // ttl 0: look up, but do not store this question's own answer.
