@@ -30,8 +30,9 @@
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { machine, percentile, summarize, table, writeResult, writeSummary } from './lib/stats.js';
+import { timedPost, type Reply } from './lib/client.js';
 import { rng } from '../test/helpers/vectors.js';
 
 const { values } = parseArgs({
@@ -161,26 +162,7 @@ function checkBody(c: Case, who: string, contentType: string, text: string): voi
 // ---------------------------------------------------------------------------
 // the client
 
-interface Reply {
-  ms: number;
-  status: number;
-  cache: string;
-  match: string;
-  contentType: string;
-  text: string;
-}
-
-async function send(dispatcher: Agent, base: string, c: Case): Promise<Reply> {
-  const start = performance.now();
-  const res = await request(`${base}${c.path}`, { method: 'POST', headers: c.headers, body: c.body, dispatcher });
-  const text = await res.body.text();
-  const ms = performance.now() - start;
-  const header = (name: string) => {
-    const v = res.headers[name];
-    return Array.isArray(v) ? v.join(',') : (v ?? '');
-  };
-  return { ms, status: res.statusCode, cache: header('x-cache-status'), match: header('x-cache-match'), contentType: header('content-type'), text };
-}
+const send = (dispatcher: Agent, base: string, c: Case): Promise<Reply> => timedPost(dispatcher, `${base}${c.path}`, c.headers, c.body);
 
 function expectOk(c: Case, who: string, r: Reply): void {
   if (r.status !== 200) throw new Error(`${label(c)} via ${who}: HTTP ${r.status}\n${r.text.slice(0, 600)}`);

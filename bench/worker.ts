@@ -44,9 +44,10 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { startScript } from './latency/children.js';
 import { machine, percentile, summarize, table, writeResult, writeSummary } from './lib/stats.js';
+import { timedPost, type Reply } from './lib/client.js';
 import { startWranglerDev, wranglerVersions } from '../test/helpers/wrangler-dev.js';
 import { rng } from '../test/helpers/vectors.js';
 
@@ -126,26 +127,7 @@ function answerOf(form: Form, text: string): string {
 // ---------------------------------------------------------------------------
 // the client
 
-interface Reply {
-  ms: number;
-  status: number;
-  cache: string;
-  match: string;
-  contentType: string;
-  text: string;
-}
-
-async function send(dispatcher: Agent, base: string, body: string): Promise<Reply> {
-  const start = performance.now();
-  const res = await request(`${base}${PATH}`, { method: 'POST', headers: HEADERS, body, dispatcher });
-  const text = await res.body.text();
-  const ms = performance.now() - start;
-  const header = (name: string) => {
-    const v = res.headers[name];
-    return Array.isArray(v) ? v.join(',') : (v ?? '');
-  };
-  return { ms, status: res.statusCode, cache: header('x-cache-status'), match: header('x-cache-match'), contentType: header('content-type'), text };
-}
+const send = (dispatcher: Agent, base: string, body: string): Promise<Reply> => timedPost(dispatcher, `${base}${PATH}`, HEADERS, body);
 
 /** A 200 in the form asked; its answer. */
 function okAnswer(what: string, form: Form, r: Reply): string {
