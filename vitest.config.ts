@@ -43,7 +43,6 @@ const ON_THE_WORKER = [
 /** The behaviour files the Worker front does not run, and why. */
 const NOT_ON_THE_WORKER: Record<string, string> = {
   'backfill-feedback': 'needs the embed-busy backfill (--embed-wait against a batching embedder); the Worker embeds with Workers AI, which never reports busy; reads metrics in-process',
-  'budget-replicas': 'replicas sharing a Redis store',
   'client-gone': 'a gated embedder and in-process metrics; and workerd sees a client gone only when it next writes to it',
   'cluster-stats': 'replicas sharing a Redis store',
   'controls-clock': 'the FakeClock (max-age, TTL)',
