@@ -183,6 +183,8 @@ export function createHandler(deps: AppDeps): Handler {
       },
     });
   }
+  // The injected judge (the Worker's reranker), else the LLM judge when --judge-model names one.
+  const judge = deps.judge ?? (config.judgeModel ? new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }) : undefined);
   let tenants: Tenants | undefined;
   const makeTenants = (secret: Uint8Array) =>
     (tenants = new Tenants({ secret, shared: config.sharedCache, ...(config.tenantHeaders && { extraHeaders: config.tenantHeaders }) }));
@@ -214,11 +216,7 @@ export function createHandler(deps: AppDeps): Handler {
     tenants: () => tenants,
     verifierFor: config.verify === 'learned' ? verifierFor : () => undefined,
     ...(budget && { budget }),
-    ...(deps.judge
-      ? { judge: { judge: deps.judge, band: config.judgeBand ?? 0.03 } }
-      : config.judgeModel && {
-          judge: { judge: new LlmJudge({ upstream: deps.upstream, upstreamUrl: config.upstream, model: config.judgeModel }), band: config.judgeBand ?? 0.03 },
-        }),
+    ...(judge && { judge: { judge, band: config.judgeBand ?? 0.03 } }),
   };
   const feedback: FeedbackDeps = { store, metrics, logger, tenants: () => tenants, bodyLimit: config.bodyLimit, ...(budget && { budget }) };
   const admin = config.adminToken ? { token: config.adminToken, store, logger, tenants: () => tenants, bodyLimit: config.bodyLimit } : undefined;

@@ -195,13 +195,7 @@ async function join(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outc
 /** join(), once this joiner is counted among the flight's readers. */
 async function joined(cx: PipelineContext, k: Keyed, flight: Flight): Promise<Outcome | undefined> {
   const d = await flight.decided;
-  if (d.kind === 'hit') {
-    // The leader's hit passed the leader's own controls: serve it only if it passes this request's too (a stricter
-    // X-Cache-Threshold, a shorter max-age). If not, the flight is over by now, and this request looks for itself.
-    const bar = k.policy.threshold ?? thresholdFor(cx, k.embedder);
-    if (!fresh(d.entry, k.policy, cx.now()) || (d.match === 'semantic' && d.score < bar)) return undefined;
-    return hit(cx, k.wire, d, k.form, k.view, k.body);
-  }
+  if (d.kind === 'hit') return leaderHit(cx, k, d);
   if (d.kind !== 'upstream') return undefined;
   if (flight.form === k.form) {
     const tap = flight.subscribe();
@@ -236,11 +230,7 @@ async function awaitStored(cx: PipelineContext, k: Keyed, flight: Flight): Promi
   try {
     const d = await Promise.race([flight.decided, timeout]);
     if (!d) return undefined;
-    if (d.kind === 'hit') {
-      const bar = k.policy.threshold ?? thresholdFor(cx, k.embedder);
-      if (!fresh(d.entry, k.policy, cx.now()) || (d.match === 'semantic' && d.score < bar)) return undefined;
-      return hit(cx, k.wire, d, k.form, k.view, k.body);
-    }
+    if (d.kind === 'hit') return leaderHit(cx, k, d);
     if (d.kind !== 'upstream') return undefined;
     const entry = await Promise.race([flight.result, timeout]);
     if (!entry) return undefined;
@@ -249,6 +239,17 @@ async function awaitStored(cx: PipelineContext, k: Keyed, flight: Flight): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The leader's hit, for a joiner. It passed the leader's own controls: it is served only if it passes this request's
+ * too (a stricter X-Cache-Threshold, a shorter max-age); if not, the flight is over by now, and the joiner looks for
+ * itself.
+ */
+function leaderHit(cx: PipelineContext, k: Keyed, d: Served): Outcome | Promise<Outcome> | undefined {
+  const bar = k.policy.threshold ?? thresholdFor(cx, k.embedder);
+  if (!fresh(d.entry, k.policy, cx.now()) || (d.match === 'semantic' && d.score < bar)) return undefined;
+  return hit(cx, k.wire, d, k.form, k.view, k.body);
 }
 
 /** The leader: the semantic lookup, then upstream on a miss. Joiners wait for what it decides. */
