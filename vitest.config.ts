@@ -44,6 +44,7 @@ const ON_THE_WORKER = [
 const NOT_ON_THE_WORKER: Record<string, string> = {
   'backfill-feedback': 'needs the embed-busy backfill (--embed-wait against a batching embedder); the Worker embeds with Workers AI, which never reports busy; reads metrics in-process',
   'client-gone': 'a gated embedder and in-process metrics; and workerd sees a client gone only when it next writes to it',
+  'budget-replicas': 'replicas sharing a Redis store',
   'cluster-stats': 'replicas sharing a Redis store',
   'controls-clock': 'the FakeClock (max-age, TTL)',
   'embed-busy': 'the embed-busy path (--embed-wait against a batching embedder), which Workers AI never takes; reads metrics in-process',

@@ -2,7 +2,8 @@
  * @module cache/budget-share: the error budget's evidence shared among replicas, through a store's LabelChannel
  * (Store.labelChannel; the Redis store has one). Every label this replica's budget learns (an explored answer
  * compared, a sampled check, a client's report) is applied here at once and queued; queued labels go out in small
- * batches, with the count of hits served meanwhile. Every other replica's batches are absorbed as if learned here.
+ * batches, with the hits served meanwhile (how many, and which at what similarity, so a client's report of a hit
+ * is placed on whichever replica it reaches). Every other replica's batches are absorbed as if learned here.
  * So each replica's budget decides from the union of all replicas' labels, its own counted once: the channel never
  * hands a replica its own batches back.
  *
@@ -100,11 +101,12 @@ export class BudgetShare {
     if (this.sending || this.stopped) return;
     const labels = this.pending.splice(0, MAX_BATCH);
     const served = this.pending.length === 0 ? this.opts.budget.takeServed() : 0;
-    if (labels.length === 0 && served === 0) return;
+    const hits = this.opts.budget.takeHits();
+    if (labels.length === 0 && served === 0 && hits.length === 0) return;
     this.sending = true;
     let ok = false;
     try {
-      await this.opts.channel.publish({ labels, served });
+      await this.opts.channel.publish({ labels, served, ...(hits.length > 0 && { hits }) });
       ok = true;
       this.opts.counted?.('sent', labels.length, servedIn({ labels, served }));
       if (this.failing) this.opts.logger.info({}, 'error-budget labels are shared with the other replicas again');
@@ -115,6 +117,7 @@ export class BudgetShare {
       const max = this.opts.maxPending ?? 5_000;
       if (this.pending.length > max) this.pending.splice(0, this.pending.length - max);
       this.opts.budget.restoreServed(served);
+      this.opts.budget.restoreHits(hits);
       this.opts.counted?.('failed', labels.length, servedIn({ labels, served }));
       if (!this.failing) this.opts.logger.warn({ err: String(err) }, 'could not share error-budget labels with the other replicas; learning locally until the store is back');
       this.failing = true;
@@ -126,12 +129,12 @@ export class BudgetShare {
       this.schedule(this.opts.servedMs ?? 1_000);
     }
     if (this.pending.length > 0) this.schedule(ok ? 0 : (this.opts.retryMs ?? 500));
-    else if (!ok && served > 0) this.schedule(this.opts.retryMs ?? 500);
+    else if (!ok && (served > 0 || hits.length > 0)) this.schedule(this.opts.retryMs ?? 500);
   }
 
   private absorb(batch: LabelBatch): void {
     try {
-      this.opts.budget.absorb(batch.labels, batch.served);
+      this.opts.budget.absorb(batch.labels, batch.served, batch.hits);
       this.opts.counted?.('received', batch.labels.length, servedIn(batch));
     } catch (err) {
       this.opts.logger.warn({ err: String(err) }, "could not apply another replica's error-budget labels");

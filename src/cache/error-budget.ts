@@ -38,6 +38,12 @@ export interface BudgetLabel {
   served?: number;
 }
 
+/** A hit served from `entryId` at similarity `score`, shared so a report of it can be placed on any replica. */
+export interface ServedHit {
+  entryId: string;
+  score: number;
+}
+
 export type BudgetDecision =
   | { serve: true }
   | { serve: false; reason: 'entry-wrong-closer' | 'uncertain' | 'sampled' };
@@ -52,6 +58,8 @@ interface EntryEvidence {
   lastServed?: number;
 }
 
+/** Served hits kept between shares (oldest dropped first): a report of an older one is not placed elsewhere. */
+const MAX_UNSHARED_HITS = 1_000;
 /** Per entry, the most recent labels kept (oldest dropped first). */
 const PER_ENTRY = 32;
 /** Similarity bins for the pooled error rate. */
@@ -97,6 +105,8 @@ export class ErrorBudget {
   private servedListener: (() => void) | undefined;
   /** hits served here since the last takeServed() */
   private servedUnshared = 0;
+  /** which hits were served here since the last takeHits(): other replicas place reports of them */
+  private hitsUnshared: ServedHit[] = [];
 
   constructor(opts: ErrorBudgetOptions) {
     if (!(opts.maxErrorRate > 0 && opts.maxErrorRate < 1)) throw new RangeError('maxErrorRate must be between 0 and 1');
@@ -120,6 +130,8 @@ export class ErrorBudget {
     this.evidence(entryId).lastServed = score;
     this.window.served++;
     this.servedUnshared++;
+    this.hitsUnshared.push({ entryId, score });
+    if (this.hitsUnshared.length > MAX_UNSHARED_HITS) this.hitsUnshared.shift();
     this.servedListener?.();
   }
 
@@ -141,12 +153,25 @@ export class ErrorBudget {
     this.servedUnshared += n;
   }
 
+  /** Which hits were served here since the last call, with their similarity: shared so any replica can place a report. */
+  takeHits(): ServedHit[] {
+    const hits = this.hitsUnshared;
+    this.hitsUnshared = [];
+    return hits;
+  }
+
+  /** Hits taken but not shared after all (the send failed): sent with the next batch, within the bound. */
+  restoreHits(hits: readonly ServedHit[]): void {
+    this.hitsUnshared = [...hits, ...this.hitsUnshared].slice(-MAX_UNSHARED_HITS);
+  }
+
   /**
    * Labels and served hits another replica learned, applied as if learned here, in its order (the pooled rate, the
    * entry's evidence, sampled checks and reports steering strictness), and not passed to the listener again.
-   * `served`: hits it served after its last label.
+   * `served`: hits it served after its last label; `hits`: which hits it served, so a client's report of one, made
+   * to this replica, is placed at the similarity it was served at.
    */
-  absorb(labels: readonly BudgetLabel[], served = 0): void {
+  absorb(labels: readonly BudgetLabel[], served = 0, hits: readonly ServedHit[] = []): void {
     for (const l of labels) {
       if (!(typeof l.entryId === 'string' && Number.isFinite(l.score))) continue;
       if (l.served !== undefined && l.served > 0) this.window.served += l.served;
@@ -154,6 +179,7 @@ export class ErrorBudget {
       if (l.reported === true) this.countReport();
     }
     if (served > 0) this.window.served += served;
+    for (const h of hits) if (typeof h.entryId === 'string' && Number.isFinite(h.score)) this.evidence(h.entryId).lastServed = h.score;
   }
 
   /**
@@ -184,7 +210,7 @@ export class ErrorBudget {
 
   /**
    * A client said a hit from `entryId` was wrong. Returns whether it could be placed (a hit was served from that
-   * entry by this process).
+   * entry by this process, or by another replica that shared it).
    */
   reportWrong(entryId: string): boolean {
     const at = this.entries.get(entryId)?.lastServed;

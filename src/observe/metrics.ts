@@ -96,7 +96,7 @@ export class Metrics {
   private readonly models = new Set<string>();
   private readonly r = new Registry();
   private readonly c: Record<
-    | 'requests' | 'writes' | 'faults' | 'upstream' | 'coalesced' | 'notStored' | 'feedback' | 'judge' | 'budgetDecisions' | 'budgetLabels' | 'budgetShared' | 'budgetSharedServed'
+    | 'requests' | 'writes' | 'faults' | 'upstream' | 'coalesced' | 'notStored' | 'feedback' | 'judge' | 'budgetDecisions' | 'budgetLabels' | 'budgetShared' | 'budgetSharedServed' | 'budgetReports'
     | 'embedBusy' | 'backfill' | 'tokens' | 'cachedTokens' | 'money' | 'refusals',
     Counter
   >;
@@ -122,6 +122,7 @@ export class Metrics {
       budgetDecisions: r.counter('reprise_budget_decisions_total', 'Error budget: candidates served, or explored upstream and why.', ['decision']),
       budgetLabels: r.counter('reprise_budget_labels_total', "Error budget: explored answers compared with the candidate's.", ['result']),
       budgetShared: r.counter('reprise_budget_shared_labels_total', 'Error budget: labels shared with the other replicas (sent), heard from them (received), or not sent yet for a store fault (failed; kept and sent again).', ['event']),
+      budgetReports: r.counter('reprise_budget_reports_total', "Error budget: wrong-hit reports placed at the similarity the hit was served at (by this replica or, shared, another), or not placed (served before this process started, or not yet shared).", ['result']),
       budgetSharedServed: r.counter('reprise_budget_shared_served_total', 'Error budget: counts of served hits shared with the other replicas beside the labels (sent, received, failed), against which reports are weighed.', ['event']),
       embedBusy: r.counter('reprise_embed_busy_total', 'Lookups that skipped the semantic step: no embedding could start within --embed-wait.'),
       backfill: r.counter('reprise_backfill_total', 'Entries stored without their vector, by what became of them (embedded later when idle, or not).', ['event']),
@@ -269,6 +270,11 @@ export class Metrics {
   budgetShared(event: 'sent' | 'received' | 'failed', labels: number, served = 0): void {
     if (labels > 0) this.c.budgetShared.inc({ event }, labels);
     if (served > 0) this.c.budgetSharedServed.inc({ event }, served);
+  }
+  /** a client's report of a wrong hit reached the error budget: placed as a wrong label, or not (unknown hit) */
+  budgetReport(placed: boolean, state: { measuredErrorRate?: number; strictness: number }): void {
+    this.c.budgetReports.inc({ result: placed ? 'placed' : 'unplaced' });
+    this.budgetState(state);
   }
   budgetState(state: { measuredErrorRate?: number; strictness: number }): void {
     this.s.budget.measuredErrorRate = state.measuredErrorRate ?? null;

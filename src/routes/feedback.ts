@@ -38,7 +38,7 @@ async function evict(deps: FeedbackDeps, view: Pick<RequestView, 'headers' | 'ur
   const deleted = await deps.store.delete(entry.id);
   if (deleted) {
     deps.metrics.feedback();
-    if (deps.budget?.reportWrong(entry.id)) deps.metrics.budgetState(deps.budget.stats());
+    if (deps.budget) deps.metrics.budgetReport(deps.budget.reportWrong(entry.id), deps.budget.stats());
     deps.logger.info({ match: entry.vector ? 'semantic' : 'exact' }, 'entry evicted on feedback');
   }
   return deleted;

@@ -9,7 +9,7 @@
  * and publish rejects at once; reading resumes from the same id once it is back (what was trimmed meanwhile is lost).
  */
 import type { Redis } from 'ioredis';
-import type { BudgetLabel } from '../cache/error-budget.js';
+import type { BudgetLabel, ServedHit } from '../cache/error-budget.js';
 import type { Logger } from '../observe/logger.js';
 import { StoreUnavailableError } from './redis-commands.js';
 import type { LabelBatch, LabelChannel } from './types.js';
@@ -39,7 +39,7 @@ export function parseBatch(json: string): LabelBatch | undefined {
   } catch {
     return undefined;
   }
-  const o = v as { labels?: unknown; served?: unknown } | null;
+  const o = v as { labels?: unknown; served?: unknown; hits?: unknown } | null;
   if (!o || !Array.isArray(o.labels)) return undefined;
   const labels: BudgetLabel[] = [];
   for (const l of o.labels as Array<Partial<BudgetLabel> | null>) {
@@ -47,7 +47,11 @@ export function parseBatch(json: string): LabelBatch | undefined {
     const served = count(l.served);
     labels.push({ entryId: l.entryId, score: l.score, correct: l.correct === true, sampled: l.sampled === true, reported: l.reported === true, ...(served > 0 && { served }) });
   }
-  return { labels, served: count(o.served) };
+  const hits: ServedHit[] = [];
+  for (const h of Array.isArray(o.hits) ? (o.hits as Array<Partial<ServedHit> | null>) : []) {
+    if (h && typeof h.entryId === 'string' && typeof h.score === 'number' && Number.isFinite(h.score)) hits.push({ entryId: h.entryId, score: h.score });
+  }
+  return { labels, served: count(o.served), ...(hits.length > 0 && { hits }) };
 }
 
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
@@ -64,7 +68,7 @@ export class RedisLabels implements LabelChannel {
 
   async publish(batch: LabelBatch): Promise<void> {
     if (!this.opts.ready()) throw new StoreUnavailableError('redis is not connected');
-    if (batch.labels.length === 0 && batch.served === 0) return;
+    if (batch.labels.length === 0 && batch.served === 0 && !batch.hits?.length) return;
     await this.opts.redis.xadd(this.key, 'MAXLEN', '~', this.opts.maxLength, '*', 'r', this.opts.replica, 'b', JSON.stringify(batch));
   }
 

@@ -1,7 +1,7 @@
 /** @module store/types: what every store implements. One contract suite (test/store/contract.ts) runs against each. */
 /** The endpoints Reprise caches, as an entry records where it came from. */
 import type { ReplicaStats } from '../observe/stats.js';
-import type { BudgetLabel } from '../cache/error-budget.js';
+import type { BudgetLabel, ServedHit } from '../cache/error-budget.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
@@ -107,6 +107,8 @@ export interface Store {
 export interface LabelBatch {
   labels: BudgetLabel[];
   served: number;
+  /** the hits served since the previous batch, with their similarity (absent: none) */
+  hits?: ServedHit[];
 }
 
 /** The error budget's evidence shared among replicas (Store.labelChannel). */

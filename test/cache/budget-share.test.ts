@@ -72,6 +72,44 @@ describe('BudgetShare', () => {
     sb.stop();
   });
 
+  it("a report made to one replica of a hit another served is placed at the similarity it was served at", async () => {
+    const h = hub();
+    const [a, b] = [budget(), budget()];
+    const sa = new BudgetShare({ budget: a, channel: h.channel('a'), logger: silentLogger, batchMs: 1, servedMs: 1 });
+    const sb = new BudgetShare({ budget: b, channel: h.channel('b'), logger: silentLogger, batchMs: 1 });
+    // Before A's hits reach B, B cannot place a report of them.
+    expect(b.reportWrong('served-on-a')).toBe(false);
+    a.served('served-on-a', 0.9375);
+    a.served('other', 0.99);
+    await vi.waitFor(() => expect(h.state.published).toBeGreaterThan(0), { interval: 2, timeout: 2_000 });
+    expect(b.reportWrong('served-on-a')).toBe(true);
+    await flushed(sb);
+    // The wrong label is at 0.9375 on both: a fresh query at that similarity to that entry is refused by either,
+    // a closer one is not refused for it.
+    for (const x of [a, b]) {
+      expect(x.decide('served-on-a', 0.9375)).toEqual({ serve: false, reason: 'entry-wrong-closer' });
+      expect(x.decide('served-on-a', 0.95)).not.toEqual({ serve: false, reason: 'entry-wrong-closer' });
+      expect(x.stats().reported).toBe(1);
+    }
+    sa.stop();
+    sb.stop();
+  });
+
+  it('served hits that could not be sent go out once the store is back', async () => {
+    const h = hub();
+    const [a, b] = [budget(), budget()];
+    h.state.down = true;
+    const sa = new BudgetShare({ budget: a, channel: h.channel('a'), logger: silentLogger, batchMs: 1, servedMs: 1, retryMs: 5 });
+    const sb = new BudgetShare({ budget: b, channel: h.channel('b'), logger: silentLogger, batchMs: 1 });
+    a.served('while-down', 0.95);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(b.reportWrong('while-down')).toBe(false);
+    h.state.down = false;
+    await vi.waitFor(() => expect(b.reportWrong('while-down')).toBe(true), { interval: 2, timeout: 2_000 });
+    sa.stop();
+    sb.stop();
+  });
+
   it('with the store down: learns locally, never throws, says so once, and sends what it learned once the store is back', async () => {
     const h = hub();
     const warn = vi.fn();

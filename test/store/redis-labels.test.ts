@@ -93,6 +93,13 @@ describe('RedisStore.labelChannel', () => {
       labels: [{ entryId: 'f', score: 0.5, correct: false, sampled: false, reported: false }],
       served: 0,
     });
+    // Served hits keep only well-formed items; none at all is no `hits`.
+    expect(parseBatch(JSON.stringify({ labels: [], served: 2, hits: [{ entryId: 'g', score: 0.93 }, { entryId: 'h' }, null, { entryId: 3, score: 1 }] }))).toEqual({
+      labels: [],
+      served: 2,
+      hits: [{ entryId: 'g', score: 0.93 }],
+    });
+    expect(parseBatch(JSON.stringify({ labels: [], served: 1, hits: 'x' }))).toEqual({ labels: [], served: 1 });
   });
 
   it('with Redis down: publish rejects at once, the reader neither throws nor stalls, and goes on once Redis is back', async () => {
