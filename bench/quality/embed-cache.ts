@@ -122,6 +122,21 @@ export async function embedSentences(input: Iterable<string>, opts: EmbedOptions
   return { dim, sentences, vectors, rowOf, cacheFile, fromCache: false };
 }
 
+/**
+ * Write the cache file of `input` from a table that already holds every sentence of it, so a run that embedded a
+ * superset (the verifier's training set) spares the evaluation runs a second embedding. Returns the file.
+ */
+export function writeSubsetCache(from: EmbeddingTable, input: Iterable<string>, cacheDir = DEFAULT_CACHE_DIR): string {
+  const { sentences, cacheFile } = cacheOf(input, cacheDir);
+  const vectors = new Float32Array(sentences.length * from.dim);
+  sentences.forEach((s, i) => vectors.set(from.vectors.subarray(from.rowOf(s) * from.dim, (from.rowOf(s) + 1) * from.dim), i * from.dim));
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, new Uint8Array(vectors.buffer));
+  renameSync(tmp, cacheFile);
+  return cacheFile;
+}
+
 /** Cosine of two rows of an L2-normalised table (= their dot product). */
 export function dotRows(vectors: Float32Array, dim: number, i: number, j: number): number {
   const oi = i * dim;

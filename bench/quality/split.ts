@@ -64,6 +64,32 @@ export function splitQqp(pairs: readonly Pair[]): Split {
   return { tune, test };
 }
 
+/** True for the half of paraphrase-easy held out from the learned verifier's training (salted apart from the qqp split). */
+export function isEasyTestPair(p: Pick<Pair, "a" | "b">): boolean {
+  return fnv1a32("easy\u0001" + p.a + "\u0000" + p.b) % 2 === 0;
+}
+
+/** The form in which two questions count as the same question (case and spacing aside). */
+const sameQuestion = (s: string) => s.toLowerCase().replace(/\s+/g, " ").trim();
+
+/**
+ * The pairs the learned verifier may learn from: the qqp tune split and qqp-train, without any pair that shares a
+ * question with the qqp test split (about 4,200 questions of qqp-train are also in qqp-dev; learning them would let
+ * the test figures flatter the model). `dropped` counts what was left out.
+ */
+export function trainingPairs(): { pairs: Pair[]; dropped: number } {
+  const { tune, test } = splitQqp(loadPairs(resolve(DATA_DIR, "qqp-dev.jsonl")));
+  const held = new Set(test.flatMap((p) => [sameQuestion(p.a), sameQuestion(p.b)]));
+  const all = [...tune, ...loadPairs(resolve(DATA_DIR, "qqp-train.jsonl"))];
+  const pairs = all.filter((p) => !held.has(sameQuestion(p.a)) && !held.has(sameQuestion(p.b)));
+  return { pairs, dropped: all.length - pairs.length };
+}
+
+/** Every sentence the verifier's training embeds: the full sets and qqp-train (one cache file of its own). */
+export function trainingSentences(): string[] {
+  return [...fullSentences(), ...loadPairs(resolve(DATA_DIR, "qqp-train.jsonl")).flatMap((p) => [p.a, p.b])];
+}
+
 /** Every sentence a full bench/quality run embeds: both sides of qqp-dev and paraphrase-easy (one cache file). */
 export function fullSentences(): string[] {
   const qqp = loadPairs(resolve(DATA_DIR, "qqp-dev.jsonl"));

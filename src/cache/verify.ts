@@ -5,7 +5,7 @@
  * candidate of the top-k wins, so a near neighbour that fails does not hide a farther one that passes.
  */
 import type { Candidate } from '../store/types.js';
-import { pairFeatures } from './verifier/features.js';
+import { pairFeatures, sameWords } from './verifier/features.js';
 import { failedGuard, type Guard } from './verifier/guards.js';
 import { Mlp, type MlpWeights } from './verifier/mlp.js';
 
@@ -20,6 +20,13 @@ export interface VerifierModel {
   floor: number;
   /** probability a candidate needs to be served */
   cut: number;
+  /**
+   * cosine at or above which a candidate that passed the guards is served whatever the model says. The network is
+   * not monotone in similarity: trained on Quora, whose duplicates are rarely near-identical, it doubts some
+   * rephrasings that differ by a word ("how do I" / "how can I"). Chosen with the cut, on calibration data.
+   * Absent: the model decides everywhere.
+   */
+  acceptAbove?: number;
   mlp: MlpWeights;
   trainedOn: string;
   textFeatures: number;
@@ -69,7 +76,8 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
     if (c.score < opts.threshold) continue;
     // A long text is compared by what the embedder read of it: texts in one scope share what was cut (its hash is
     // in the scope), and regexes over megabytes would stall every request on this thread.
-    const failed = failedHardGuard(opts.cut ? opts.cut(query) : query, opts.cut ? opts.cut(c.entry.text) : c.entry.text, opts.partition);
+    const [q, t] = opts.cut ? [opts.cut(query), opts.cut(c.entry.text)] : [query, c.entry.text];
+    const failed = failedHardGuard(q, t, opts.partition);
     if (failed) {
       if (reason === 'below-threshold') {
         reason = 'guard';
@@ -77,8 +85,11 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
       }
       continue;
     }
-    // Without a model, the first (nearest) candidate that passes wins: the rest need no checking.
+    // Without a model, the first (nearest) candidate that passes wins: the rest need no checking. So it does with
+    // one, when that candidate is near enough that the guards alone decide.
     if (!verifier || !vector || !c.entry.vector) return { ok: true, candidate: c };
+    // (The same words in the same order are the same question too, however the spacing moved the vectors.)
+    if (!chosen && ((verifier.model.acceptAbove !== undefined && c.score >= verifier.model.acceptAbove) || sameWords(q, t))) return { ok: true, candidate: c };
     const p = verifier.mlp.predict(pairFeatures(query, vector, c.entry.text, c.entry.vector, c.score, rank, best - c.score));
     if (p < verifier.model.cut) {
       reason = 'verifier';

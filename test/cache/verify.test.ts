@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verify } from '../../src/cache/verify.js';
+import { loadVerifier, verify } from '../../src/cache/verify.js';
+import { sameWords, TEXT_FEATURES } from '../../src/cache/verifier/features.js';
 import { failedGuard, layoutAgrees, layoutOf, negationAgrees, numbersAgree, numbersIn, quotesAgree } from '../../src/cache/verifier/guards.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 
@@ -134,5 +135,44 @@ describe('the layout guard (indentation of code and YAML)', () => {
     expect(failedGuard(loop('print("done")'), `What is the output of this?\nfor i in range(3):\n    print(i)  \nprint("done")`)).toBeUndefined();
     expect(failedGuard('  How many   legs does a spider have?', 'How many legs does a spider have?')).toBeUndefined();
     expect(layoutOf('One line\n\n  indented\n\tand tabbed')).toEqual(['  indented', '\tand tabbed']);
+  });
+});
+
+describe('verify with a learned verifier', () => {
+  const DIM = 4;
+  const inputs = TEXT_FEATURES + 2 * DIM;
+  /** A verifier whose network doubts everything (p ≈ 0): what it lets through, the rule did, not the network. */
+  const doubter = (acceptAbove?: number) =>
+    loadVerifier({
+      floor: 0.7,
+      cut: 0.5,
+      ...(acceptAbove !== undefined && { acceptAbove }),
+      mlp: { embedder: 'test', inputs, hidden: 1, mean: Array(inputs).fill(0), std: Array(inputs).fill(1), w1: Array(inputs).fill(0), b1: [0], w2: [0], b2: -20 },
+      trainedOn: 'nothing',
+      textFeatures: TEXT_FEATURES,
+    });
+  const vector = Float32Array.from([1, 0, 0, 0]);
+  const withVector = (text: string, score: number) => {
+    const c = cand(text, score);
+    c.entry.vector = vector;
+    return c;
+  };
+
+  it('below acceptAbove the network decides; at or above it the guards alone do', () => {
+    const opts = (acceptAbove?: number) => ({ threshold: 0.7, verifier: doubter(acceptAbove), vector });
+    const near = withVector('How do I reset my password?', 0.99);
+    expect(verify('How can I reset my password?', [near], opts(0.99))).toEqual({ ok: true, candidate: near });
+    expect(verify('How can I reset my password?', [withVector('How do I reset my password?', 0.985)], opts(0.99))).toEqual({ ok: false, reason: 'verifier' });
+    expect(verify('How can I reset my password?', [near], opts())).toEqual({ ok: false, reason: 'verifier' });
+    // The guards still come first: near is not enough for a different number.
+    expect(verify('How do I reset 2 passwords?', [withVector('How do I reset 3 passwords?', 0.995)], opts(0.99)).ok).toBe(false);
+  });
+
+  it('the same words in the same order pass, whatever the spacing, case and punctuation did to the similarity', () => {
+    const opts = { threshold: 0.7, verifier: doubter(0.99), vector };
+    const c = withVector('How many legs does a spider have?', 0.94);
+    expect(verify('  how many   legs does a spider have', [c], opts)).toEqual({ ok: true, candidate: c });
+    expect(sameWords('How many legs does a spider have?', 'How many legs has a spider?')).toBe(false);
+    expect(sameWords('a spider has legs', 'legs has a spider')).toBe(false);
   });
 });
