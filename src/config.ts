@@ -66,8 +66,8 @@ export const OPTIONS = {
   verify: {
     flag: 'verify',
     env: 'CACHE_VERIFY',
-    default: 'guards',
-    doc: 'guards: cosine threshold plus exact-detail guards; learned: also the learned verifier where one ships for the embedder',
+    default: 'learned',
+    doc: 'learned: exact-detail guards, then the learned verifier where one ships for the embedder (USE-lite), else the cosine threshold; guards: cosine threshold plus the guards only',
     schema: z.enum(['learned', 'guards']),
   },
   judgeModel: {

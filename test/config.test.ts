@@ -25,7 +25,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   modelCacheDir: '.models',
   embedWaitMs: 15,
   hnswMin: 256,
-  verify: 'guards',
+  verify: 'learned',
   judgeModel: '',
   judgeBand: 0.03,
   maxErrorRate: undefined,
