@@ -239,13 +239,14 @@ if (args.build) {
   buildChild(args.build);
 } else {
   const file = 'bench/results/index-quantization.json';
-  const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { rows: Array<Record<string, any>> }).rows : [];
-  const rows = new Map(old.map((r) => [`${r.dim}-${r.n}`, r]));
+  // read again before each write: runs of other sizes may have written meanwhile
+  const saved = () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { rows: Array<Record<string, any>> }).rows : []);
   const command = `nice -n 10 node --expose-gc --import tsx bench/index-quantization.ts ${process.argv.slice(2).join(' ')}`.trim();
   for (const dim of args.dims!.split(',').map(Number)) {
     for (const n of args.sizes!.split(',').map(Number)) {
       const r = { ...measure(n, dim), command };
       log(JSON.stringify(r));
+      const rows = new Map(saved().map((x) => [`${x.dim}-${x.n}`, x]));
       rows.set(`${dim}-${n}`, r);
       const sorted = [...rows.values()].sort((a, b) => a.dim - b.dim || a.n - b.n);
       writeResult('index-quantization', { rows: sorted });
