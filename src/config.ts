@@ -184,6 +184,13 @@ export const OPTIONS = {
     doc: 'entries in one scope before its vector index switches from exact scan to HNSW',
     schema: int(1),
   },
+  indexQuantization: {
+    flag: 'index-quantization',
+    env: 'INDEX_QUANTIZATION',
+    default: 'f32',
+    doc: 'how the HNSW index (memory store, and each replica\'s mirror of the Redis store) keeps vectors: f32, or i8 (half the memory per entry); scores are always re-computed exactly from the float vectors',
+    schema: z.enum(['f32', 'i8']),
+  },
   store: {
     flag: 'store',
     env: 'CACHE_STORE',

@@ -20,7 +20,7 @@ import { parsePrices, prices, type Price } from '../observe/prices.js';
 import { hnswFactory } from '../store/hnsw-index.js';
 import { MemoryStore } from '../store/memory.js';
 import { RedisStore } from '../store/redis.js';
-import type { Store } from '../store/types.js';
+import type { IndexFactory, Store } from '../store/types.js';
 import { createUndiciUpstream } from '../upstream/undici.js';
 import { createListener, type Listener } from './listener.js';
 import { createLogger } from './logger.js';
@@ -252,8 +252,13 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
   return serve(config, parts, createListener(parts.handler, parts));
 }
 
+/** How the store's per-scope vector indexes are made, from the config. */
+export function indexOptions(config: Config): { hnswMin: number; largeIndex: IndexFactory } {
+  return { hnswMin: config.hnswMin, largeIndex: hnswFactory({ quantization: config.indexQuantization }) };
+}
+
 function createStore(config: Config, logger: Logger, now?: () => number): Store {
-  const index = { hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(now && { now }) };
+  const index = { ...indexOptions(config), ...(now && { now }) };
   if (config.store === 'redis') {
     return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
   }

@@ -1,6 +1,7 @@
 /** @module store/hnsw-index: HNSW over usearch (native, Node only) for scopes too large to scan. */
 import { createRequire } from 'node:module';
 import type * as Usearch from 'usearch';
+import type { Quantization } from './quantize.js';
 import type { VectorIndex } from './types.js';
 
 // usearch's ESM build recurses forever looking for its native build dir (2.25); its CJS build loads fine.
@@ -13,6 +14,13 @@ export interface HnswOptions {
   expansionAdd?: number;
   /** ef at query time, fixed; higher = better recall, slower @default expansionSearchFor(size), which grows with the index */
   expansionSearch?: number;
+  /**
+   * how vectors are stored: f32, or i8 (a quarter of the bytes per vector). An i8 index's scores are approximate:
+   * usearch scales each vector to norm 127 and truncates, so a 384-d unit vector keeps about ±27 levels per
+   * coordinate, and bench/index-quantization.ts measured scores off by up to 0.02. The stores re-score its
+   * candidates with their float vectors (quantize.ts rescore()) @default 'f32'
+   */
+  quantization?: Quantization;
 }
 
 /**
@@ -46,13 +54,18 @@ export function expansionSearchFor(size: number): number {
 export class HnswIndex implements VectorIndex {
   private readonly index: Usearch.Index;
   private readonly fixedEf: number | undefined;
+  readonly quantization: Quantization;
 
-  constructor(dim: number, opts: HnswOptions = {}) {
+  constructor(
+    private readonly dim: number,
+    opts: HnswOptions = {},
+  ) {
     this.fixedEf = opts.expansionSearch;
+    this.quantization = opts.quantization ?? 'f32';
     this.index = new usearch.Index({
       dimensions: dim,
       metric: 'cos' as Usearch.MetricKind,
-      quantization: 'f32' as Usearch.ScalarKind,
+      quantization: this.quantization as Usearch.ScalarKind,
       connectivity: opts.connectivity ?? HNSW_DEFAULTS.connectivity,
       expansion_add: opts.expansionAdd ?? HNSW_DEFAULTS.expansionAdd,
       // The floor: usearch searches with max(expansion_search, k), and search() asks for max(k, ef) results.
@@ -71,9 +84,10 @@ export class HnswIndex implements VectorIndex {
   }
 
   add(key: number, vector: Float32Array): void {
+    const v = this.stored(vector, 'vector');
     const k = BigInt(key);
     if (this.index.contains(k)) this.index.remove(k);
-    this.index.add(k, vector, 1);
+    this.index.add(k, v, 1);
   }
 
   remove(key: number): void {
@@ -83,11 +97,20 @@ export class HnswIndex implements VectorIndex {
   search(vector: Float32Array, k: number): Array<{ key: number; score: number }> {
     // usearch fixes expansion_search when the index is made, but searches with max(expansion_search, wanted):
     // asking for ef results and keeping the best k is a search with that ef.
-    const m = this.index.search(vector, Math.max(k, this.expansionSearch), 1);
+    const m = this.index.search(this.stored(vector, 'query'), Math.max(k, this.expansionSearch), 1);
     const n = Math.min(k, m.keys.length);
     const out: Array<{ key: number; score: number }> = [];
     for (let i = 0; i < n; i++) out.push({ key: Number(m.keys[i]), score: 1 - m.distances[i]! });
     return out;
+  }
+
+  /**
+   * The vector, checked. An i8 index is given floats too: usearch (2.25) casts every input to int8 itself, an
+   * Int8Array as well (scaled to norm 127, truncated), so quantising here first would only round twice.
+   */
+  private stored(vector: Float32Array, what: string): Float32Array {
+    if (vector.length !== this.dim) throw new Error(`${what} has ${vector.length} dimensions, index has ${this.dim}`);
+    return vector;
   }
 }
 

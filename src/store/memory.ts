@@ -3,6 +3,7 @@
  * each scope has its own vector index, so a search never sees another scope's vectors.
  */
 import { LRUCache } from 'lru-cache';
+import { rescore } from './quantize.js';
 import { ScopedIndex } from './scoped-index.js';
 import { matchesPurge, type Candidate, type Entry, type IndexFactory, type PurgeFilter, type Store } from './types.js';
 
@@ -68,7 +69,8 @@ export class MemoryStore implements Store {
   }
 
   async search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]> {
-    return this.vectors.search(scope, vector, k, (id) => this.live(id)?.entry).map((h) => ({ entry: h.value, score: h.score }));
+    // The index proposes; the score the thresholds see is the exact cosine of the stored float vector.
+    return rescore(vector, this.vectors.search(scope, vector, k, (id) => this.live(id)?.entry).map((h) => ({ entry: h.value, score: h.score })));
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {

@@ -16,6 +16,7 @@ import { decodeEntry, encodeEntry, encodeEvent, entryKey, eventStreamKey } from 
 import { StoreUnavailableError, execOrThrow, scanEntryKeys } from './redis-commands.js';
 import { RedisLabels } from './redis-labels.js';
 import { RedisMirror } from './redis-mirror.js';
+import { rescore } from './quantize.js';
 import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type IndexFactory, type LabelChannel, type PurgeFilter, type Store } from './types.js';
 
 export { StoreUnavailableError };
@@ -225,7 +226,8 @@ export class RedisStore implements Store {
       if (entry) out.push({ entry, score: n.score });
       else this.mirror.forget(n.id);
     });
-    return out;
+    // The mirror's index proposes (an i8 one with approximate scores); the entry read holds the float vector.
+    return rescore(vector, out);
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {
