@@ -32,6 +32,8 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   verifySampleRate: 0.05,
   store: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
+  redisCluster: false,
+  redisShards: 16,
   redisTimeoutMs: 100,
   redisPrefix: 'reprise',
   adminToken: '',
