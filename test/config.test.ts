@@ -237,6 +237,23 @@ describe('secrets in the start-up line', () => {
   });
 });
 
+describe('Redis Cluster settings', () => {
+  it('takes comma-separated seeds with --redis-cluster, refuses them without it, and masks each seed in the start-up line', async () => {
+    const { redactedSettings } = await import('../src/config.js');
+    const seeds = 'redis://:s3cret@10.0.0.1:7000, redis://10.0.0.2:7001';
+    const c = parseConfig({ store: 'redis', 'redis-cluster': 'true', 'redis-url': seeds }, { REDIS_SHARDS: '8' });
+    expect([c.redisCluster, c.redisUrl, c.redisShards]).toEqual([true, seeds, 8]);
+    const line = JSON.stringify(redactedSettings(c));
+    expect(line).not.toContain('s3cret');
+    expect(line).toContain('10.0.0.2:7001');
+    const e = configError({ 'redis-url': 'redis://a:1,redis://b:2' });
+    expect(e.message).toContain('--redis-cluster');
+    expect(configError({ 'redis-cluster': 'true', 'redis-url': 'redis://a:1,http://b:2' }).message).toContain('--redis-url');
+    expect(configError({ 'redis-shards': '0' }).message).toContain('--redis-shards');
+    expect(parseConfig({ 'redis-url': 'redis://one:6379' }, {}).redisCluster).toBe(false);
+  });
+});
+
 describe('the upstream URL', () => {
   it('keeps a query (Azure api-version) and refuses a user or password and a fragment', () => {
     expect(parseConfig({ upstream: 'https://x.openai.azure.com/openai/deployments/d/?api-version=2024-10-21' }, {}).upstream).toBe(

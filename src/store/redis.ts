@@ -290,8 +290,8 @@ export class RedisStore implements Store {
    * expires on its own, so a replica that stops sharing (stopped, crashed, cut off) drops out after `ttlSeconds`;
    * and its id in a sorted set (`<prefix>:stats-index`, scored by when the key expires) so that readers find every
    * key without SCAN. Members whose key expired a while ago are pruned here, by score: atomic, so a replica that has
-   * just shared again is never pruned. The keys have no `{...}` tag, so neither purge nor the mirror's SCAN of entry
-   * keys sees them.
+   * just shared again is never pruned. Neither purge nor the mirror's SCAN of entry keys sees them. On a cluster the
+   * index is split into shards (store/redis-keys), a replica's key tagged into its index shard's slot.
    */
   async shareStats(stats: ReplicaStats, ttlSeconds: number): Promise<void> {
     this.ensureReady();
@@ -373,7 +373,7 @@ export class RedisStore implements Store {
    * pipeline's replies, the event's left out.
    */
   private async withEvent(pipe: ChainableCommander, ev: StoreEvent, scope: string): Promise<unknown[]> {
-    if (this.keys.shards === 1) {
+    if (!isCluster(this.redis)) {
       const replies = await execOrThrow(pipe.xadd(this.keys.eventStreams[0]!, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent(ev)));
       return replies.slice(0, -1);
     }

@@ -5,6 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { BudgetShare } from '../../src/cache/budget-share.js';
+import { ErrorBudget } from '../../src/cache/error-budget.js';
 import { silentLogger } from '../../src/observe/logger.js';
 import type { ReplicaStats } from '../../src/observe/stats.js';
 import { entryKey } from '../../src/store/redis-codec.js';
@@ -165,6 +167,27 @@ describe('RedisStore on a cluster: replicas', () => {
     const layout = keyLayout(prefix, 16);
     expect(new Set(names.map((r) => layout.shardOfReplica(r))).size).toBeGreaterThan(1);
     stops.forEach((s) => s());
+  });
+
+  it("steers each replica's error budget by the others' labels (BudgetShare through the cluster's label streams)", async () => {
+    const prefix = newPrefix();
+    const [s1, s2] = [await startStore(prefix, { labelPollMs: 5 }), await startStore(prefix, { labelPollMs: 5 })];
+    const budget = () => new ErrorBudget({ maxErrorRate: 0.2, sampleRate: 0, random: () => 0.5 });
+    const [a, b] = [budget(), budget()];
+    const sa = new BudgetShare({ budget: a, channel: s1.labelChannel('budget-a'), logger: silentLogger, batchMs: 1 });
+    const sb = new BudgetShare({ budget: b, channel: s2.labelChannel('budget-b'), logger: silentLogger, batchMs: 1 });
+    try {
+      expect(b.decide('fresh', 0.9)).toEqual({ serve: false, reason: 'uncertain' });
+      for (let i = 0; i < 30; i++) a.learn(`e${i}`, 0.9, true);
+      await vi.waitFor(() => expect(b.decide('fresh', 0.9)).toEqual({ serve: true }), { interval: 10, timeout: 5_000 });
+      expect(b.stats().labels).toEqual({ right: 30, wrong: 0 });
+      for (let i = 0; i < 8; i++) b.learn(`w${i}`, 0.9, false, true);
+      await vi.waitFor(() => expect(a.stats()).toEqual(b.stats()), { interval: 10, timeout: 5_000 });
+      expect(a.decide('other', 0.9)).toEqual({ serve: false, reason: 'uncertain' });
+    } finally {
+      sa.stop();
+      sb.stop();
+    }
   });
 
   it('shares stats: every replica reads every replica’s stats, from shards on several masters', async () => {
