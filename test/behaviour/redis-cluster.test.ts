@@ -2,7 +2,8 @@
  * Two Reprise replicas on a three-master Redis Cluster (and three replicas), through the real `openai` SDK: an
  * answer cached through A is an exact and a semantic hit through B; different tenants' entries land on more than one
  * master; and a master killed mid-traffic turns the requests it would serve into pass-throughs (200, `X-Cache-Status:
- * ERROR`, counted as faults) until its replica has taken over, after which hits resume without restarting Reprise.
+ * ERROR`, counted as faults) until its replica has taken over, after which hits resume without restarting Reprise;
+ * and /stats on either replica adds up both, through the stats shards on the cluster.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -34,7 +35,8 @@ async function startReplica(): Promise<Replica> {
     { upstream: up.url, redisUrl: cluster.url, prefix: PREFIX, redisTimeoutMs: REDIS_TIMEOUT, adminToken: 'cluster-admin-token' },
     { 'redis-cluster': 'true' },
   );
-  const r = await startFront(config, { embedder: bundledEmbedder(), logger: silentLogger });
+  // Stats shared every 250 ms, so /stats adds up both replicas within the test.
+  const r = await startFront(config, { embedder: bundledEmbedder(), logger: silentLogger, statsShareMs: 250 });
   running.push(r);
   await r.ready;
   await vi.waitFor(() => expect(r.store.status).toBe('ready'), { interval: 20, timeout: 20_000 });
@@ -161,6 +163,31 @@ describe('two replicas on a Redis Cluster', () => {
     expect((await chat(a.client(), ask(q))).headers.get('x-cache-status')).toBe('MISS');
     await vi.waitFor(async () => expect((await chat(b.client(), ask(q), { 'x-cache-ttl': '0' })).headers.get('x-cache-status')).toBe('HIT'), { interval: 20, timeout: 5_000 });
   }, 90_000);
+});
+
+describe('shared stats on a Redis Cluster', () => {
+  it("/stats on either replica adds up both replicas' own counts", async () => {
+    // Idle now, so each replica's own figures stand still while the shares catch up.
+    const own = (r: Replica) => r.running.metrics.snapshot() as unknown as { requests: Record<string, number>; hits: { exact: number; semantic: number } };
+    const want = {
+      replicas: 2,
+      HIT: (own(a).requests.HIT ?? 0) + (own(b).requests.HIT ?? 0),
+      exact: own(a).hits.exact + own(b).hits.exact,
+      semantic: own(a).hits.semantic + own(b).hits.semantic,
+    };
+    expect(want.HIT).toBeGreaterThan(0);
+    for (const r of [a, b]) {
+      await vi.waitFor(
+        async () => {
+          const res = await fetch(`${r.running.url}/stats`, { headers: { authorization: 'Bearer cluster-admin-token' } });
+          expect(res.status).toBe(200);
+          const body = (await res.json()) as { replicas: number; requests: Record<string, number>; hits: { exact: number; semantic: number } };
+          expect({ replicas: body.replicas, HIT: body.requests.HIT ?? 0, exact: body.hits.exact, semantic: body.hits.semantic }).toEqual(want);
+        },
+        { interval: 50, timeout: 10_000 },
+      );
+    }
+  });
 });
 
 function count(xs: Array<string | null>): Record<string, number> {
