@@ -62,7 +62,6 @@ return 1`;
 /** Index members whose key expired longer ago than this are pruned: a margin for replicas' clocks to disagree. */
 const STATS_PRUNE_AFTER_MS = 60_000;
 
-
 /** A shared stats value, if it has the shape this version reads. */
 function parseReplicaStats(json: string): ReplicaStats | undefined {
   let v: unknown;
