@@ -202,8 +202,24 @@ export const OPTIONS = {
     flag: 'redis-url',
     env: 'REDIS_URL',
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis 6+ or Valkey for --store redis; no modules needed',
-    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+    doc: 'Redis 6+ or Valkey for --store redis; no modules needed; with --redis-cluster, one or more seed nodes, comma-separated',
+    schema: z
+      .string()
+      .refine((s) => s.split(',').every((u) => /^rediss?:\/\//.test(u.trim())), 'must start with redis:// or rediss:// (each seed, when comma-separated)'),
+  },
+  redisCluster: {
+    flag: 'redis-cluster',
+    env: 'REDIS_CLUSTER',
+    default: 'false',
+    doc: 'true: --redis-url names seed nodes of a Redis Cluster, and every key of a scope stays in one hash slot',
+    schema: bool,
+  },
+  redisShards: {
+    flag: 'redis-shards',
+    env: 'REDIS_SHARDS',
+    default: '16',
+    doc: 'with --redis-cluster: how many keys, each in its own hash slot, the event stream, the error-budget label stream and the stats index are each split into, so no master carries every replica\'s traffic; replicas sharing a cache use the same number',
+    schema: int(1, 1024),
   },
   redisTimeoutMs: {
     flag: 'redis-timeout',
@@ -333,6 +349,10 @@ export function parseConfig(flags: Record<string, string | boolean | undefined>,
     }
     out[name] = parsed.data;
   }
+  // A list of seeds only means something to the cluster client; the single-node one would read it as one odd URL.
+  if (out.redisCluster !== true && String(out.redisUrl).includes(',')) {
+    throw new ConfigError(`invalid setting --redis-url / REDIS_URL = ${JSON.stringify(redactUrlList(String(out.redisUrl)))}: several seed nodes need --redis-cluster / REDIS_CLUSTER=true`);
+  }
   return Object.freeze(out) as Config;
 }
 
@@ -370,6 +390,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** redactUrl() of each URL of a comma-separated list (a cluster's seeds). */
+function redactUrlList(list: string): string {
+  return list
+    .split(',')
+    .map((u) => redactUrl(u.trim()))
+    .join(',');
+}
+
 /** The settings as logged at start-up: secrets masked (admin token, tenant secret, credentials and query values in URLs). */
 export function redactedSettings(config: Config): Record<string, unknown> {
   return {
@@ -378,6 +406,6 @@ export function redactedSettings(config: Config): Record<string, unknown> {
     tenantSecret: config.tenantSecret ? '[set]' : '',
     upstream: redactUrl(config.upstream),
     anthropicUpstream: redactUrl(config.anthropicUpstream),
-    redisUrl: redactUrl(config.redisUrl),
+    redisUrl: redactUrlList(config.redisUrl),
   };
 }

@@ -33,6 +33,8 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   verifySampleRate: 0.05,
   store: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
+  redisCluster: false,
+  redisShards: 16,
   redisTimeoutMs: 100,
   redisPrefix: 'reprise',
   adminToken: '',
@@ -234,6 +236,23 @@ describe('secrets in the start-up line', () => {
     expect(line).toContain('example.openai.azure.com');
     expect(line).toContain('redis.internal');
     expect(line).toContain('api-version=***');
+  });
+});
+
+describe('Redis Cluster settings', () => {
+  it('takes comma-separated seeds with --redis-cluster, refuses them without it, and masks each seed in the start-up line', async () => {
+    const { redactedSettings } = await import('../src/config.js');
+    const seeds = 'redis://:s3cret@10.0.0.1:7000, redis://10.0.0.2:7001';
+    const c = parseConfig({ store: 'redis', 'redis-cluster': 'true', 'redis-url': seeds }, { REDIS_SHARDS: '8' });
+    expect([c.redisCluster, c.redisUrl, c.redisShards]).toEqual([true, seeds, 8]);
+    const line = JSON.stringify(redactedSettings(c));
+    expect(line).not.toContain('s3cret');
+    expect(line).toContain('10.0.0.2:7001');
+    const e = configError({ 'redis-url': 'redis://a:1,redis://b:2' });
+    expect(e.message).toContain('--redis-cluster');
+    expect(configError({ 'redis-cluster': 'true', 'redis-url': 'redis://a:1,http://b:2' }).message).toContain('--redis-url');
+    expect(configError({ 'redis-shards': '0' }).message).toContain('--redis-shards');
+    expect(parseConfig({ 'redis-url': 'redis://one:6379' }, {}).redisCluster).toBe(false);
   });
 });
 

@@ -260,7 +260,8 @@ export function indexOptions(config: Config): { hnswMin: number; largeIndex: Ind
 function createStore(config: Config, logger: Logger, now?: () => number): Store {
   const index = { ...indexOptions(config), ...(now && { now }) };
   if (config.store === 'redis') {
-    return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
+    const cluster = config.redisCluster ? { cluster: true, shards: config.redisShards } : {};
+    return new RedisStore({ url: config.redisUrl, ...cluster, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
   }
   return new MemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxMemory, ...index });
 }

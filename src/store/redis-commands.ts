@@ -1,6 +1,7 @@
 /** @module store/redis-commands: what the Redis store and its mirror both send: pipelines that fail as a whole, and SCAN over entry keys. */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { entryKeyPattern } from './redis-codec.js';
+import { scanTargets, type RedisClient } from './redis-connect.js';
 
 /** Thrown while Redis is not connected: the caller fails open without waiting. */
 export class StoreUnavailableError extends Error {
@@ -19,12 +20,18 @@ export async function execOrThrow(pipe: ChainableCommander): Promise<unknown[]> 
   });
 }
 
-/** Every entry key under `prefix`, in SCAN batches: never KEYS, which would block Redis. */
-export async function* scanEntryKeys(redis: Redis, prefix: string): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', entryKeyPattern(prefix), 'COUNT', SCAN_BATCH);
-    cursor = next;
-    if (keys.length > 0) yield keys;
-  } while (cursor !== '0');
+/**
+ * Every entry key under `prefix`, in SCAN batches: never KEYS, which would block Redis. On a cluster every master is
+ * walked in turn (a SCAN sees one node's keys), so each batch holds keys of one master: a pipeline over it is one
+ * node's work.
+ */
+export async function* scanEntryKeys(redis: RedisClient, prefix: string): AsyncGenerator<string[]> {
+  for (const node of scanTargets(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', entryKeyPattern(prefix), 'COUNT', SCAN_BATCH);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
 }

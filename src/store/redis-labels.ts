@@ -7,18 +7,24 @@
  * late replica catches up on what the others have learned, bounded by the cap. Ids only grow, so each batch is
  * applied once; a replica skips its own (it applied them when it learned them). While Redis is away nothing is read
  * and publish rejects at once; reading resumes from the same id once it is back (what was trimmed meanwhile is lost).
+ * On a cluster the stream is split into shards (store/redis-keys): a replica publishes to its own id's shard, so its
+ * batches stay in order, and reads every shard (one XREAD each, as an XREAD may only name keys of one slot).
  */
-import type { Redis } from 'ioredis';
 import type { BudgetLabel, ServedHit } from '../cache/error-budget.js';
 import type { Logger } from '../observe/logger.js';
 import { StoreUnavailableError } from './redis-commands.js';
+import type { RedisClient } from './redis-connect.js';
+import { keyLayout, type KeyLayout } from './redis-keys.js';
 import type { LabelBatch, LabelChannel } from './types.js';
 
-export const labelStreamKey = (prefix: string) => `${prefix}:budget-labels`;
+/** The label stream on one node. */
+export const labelStreamKey = (prefix: string) => keyLayout(prefix).labelStreams[0]!;
 
 export interface RedisLabelsOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
+  /** where the label streams are @default one stream, labelStreamKey(prefix) */
+  layout?: KeyLayout;
   replica: string;
   /** batches kept in the stream (about: MAXLEN ~) */
   maxLength: number;
@@ -58,12 +64,19 @@ const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(
 
 export class RedisLabels implements LabelChannel {
   private readonly opts: RedisLabelsOptions;
+  /** the stream this replica publishes to */
   private readonly key: string;
-  private lastId = '0-0';
+  /** every stream, read in turn */
+  private readonly keys: readonly string[];
+  /** the last id read, by stream */
+  private readonly lastIds: string[];
 
   constructor(opts: RedisLabelsOptions) {
     this.opts = opts;
-    this.key = labelStreamKey(opts.prefix);
+    const layout = opts.layout ?? keyLayout(opts.prefix);
+    this.keys = layout.labelStreams;
+    this.key = this.keys[layout.shardOfReplica(opts.replica)]!;
+    this.lastIds = this.keys.map(() => '0-0');
   }
 
   async publish(batch: LabelBatch): Promise<void> {
@@ -84,7 +97,7 @@ export class RedisLabels implements LabelChannel {
       let more = false;
       if (this.opts.ready()) {
         try {
-          more = (await this.readOnce(apply)) === READ_COUNT;
+          more = (await this.readShards(apply)).some((n) => n === READ_COUNT);
         } catch (err) {
           // Redis slow or gone: read again from the same id next time.
           this.opts.logger.debug({ err: String(err) }, 'could not read the error-budget labels from redis');
@@ -99,14 +112,26 @@ export class RedisLabels implements LabelChannel {
     };
   }
 
-  /** One XREAD from the last id read; returns how many batches came (own included). */
+  /** One XREAD of every stream from its last id read; returns how many batches came in all (own included). */
   async readOnce(apply: (batch: LabelBatch) => void): Promise<number> {
-    const reply = (await this.opts.redis.xread('COUNT', READ_COUNT, 'STREAMS', this.key, this.lastId)) as Array<[string, Array<[string, string[]]>]> | null;
+    return (await this.readShards(apply)).reduce((a, b) => a + b, 0);
+  }
+
+  /** How many batches came from each stream. The reads go out together; a stream that fails throws after the others are applied. */
+  private async readShards(apply: (batch: LabelBatch) => void): Promise<number[]> {
+    const replies = await Promise.allSettled(this.keys.map((key, i) => this.opts.redis.xread('COUNT', READ_COUNT, 'STREAMS', key, this.lastIds[i]!)));
+    const counts = replies.map((r, i) => (r.status === 'fulfilled' ? this.applyReply(i, r.value as StreamReply, apply) : 0));
+    const failed = replies.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return counts;
+  }
+
+  private applyReply(shard: number, reply: StreamReply, apply: (batch: LabelBatch) => void): number {
     let n = 0;
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
         n++;
-        this.lastId = id;
+        this.lastIds[shard] = id;
         const f = new Map<string, string>();
         for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
         if (f.get('r') === this.opts.replica) continue;
@@ -125,3 +150,5 @@ export class RedisLabels implements LabelChannel {
     return n;
   }
 }
+
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;

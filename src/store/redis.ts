@@ -7,13 +7,19 @@
  * Entry bodies are always read from Redis, never from a local copy, so a key deleted in Redis by any means (an
  * operator's DEL, FLUSHDB, maxmemory eviction) stops hitting at once on every replica. Every command has a timeout
  * and nothing queues while Redis is away, so a fault surfaces at once and the request fails open.
+ *
+ * On a Redis Cluster (`cluster`) every key of a scope is in the scope's slot, so its reads and writes are one
+ * master's work; the streams and stats every replica shares are split into shards over the masters
+ * (store/redis-keys), and nothing sends one command or pipeline across slots of different masters.
  */
-import { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import type { ReplicaStats } from '../observe/stats.js';
-import { decodeEntry, encodeEntry, encodeEvent, entryKey, eventStreamKey } from './redis-codec.js';
+import { decodeEntry, encodeEntry, encodeEvent, entryKey, type StoreEvent } from './redis-codec.js';
 import { StoreUnavailableError, execOrThrow, scanEntryKeys } from './redis-commands.js';
+import { connectRedis, isCluster, nodesConnected, type RedisClient } from './redis-connect.js';
+import { keyLayout, type KeyLayout } from './redis-keys.js';
 import { RedisLabels } from './redis-labels.js';
 import { RedisMirror } from './redis-mirror.js';
 import { rescore } from './quantize.js';
@@ -22,8 +28,12 @@ import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type I
 export { StoreUnavailableError };
 
 export interface RedisStoreOptions {
-  /** redis://[user:pass@]host:port[/db] */
+  /** redis://[user:pass@]host:port[/db]; with `cluster`, one or more seed URLs, comma-separated */
   url: string;
+  /** a Redis Cluster, reached through the seeds in `url` @default false */
+  cluster?: boolean;
+  /** on a cluster: how many shards the shared streams and stats index are split into (store/redis-keys) @default 16 */
+  shards?: number;
   /** prefix of every key @default "reprise" */
   prefix?: string;
   /** ms a command may take before the request fails open @default 100 */
@@ -53,11 +63,6 @@ return 1`;
 /** Index members whose key expired longer ago than this are pruned: a margin for replicas' clocks to disagree. */
 const STATS_PRUNE_AFTER_MS = 60_000;
 
-/** One replica's shared stats. No `{...}` hash tag: entry-key SCANs (purge, the mirror's load) must not match it. */
-const statsKey = (prefix: string, replica: string) => `${prefix}:stats:${replica}`;
-/** The replicas that shared stats, scored by when their key expires. */
-const statsIndexKey = (prefix: string) => `${prefix}:stats-index`;
-
 /** A shared stats value, if it has the shape this version reads. */
 function parseReplicaStats(json: string): ReplicaStats | undefined {
   let v: unknown;
@@ -82,11 +87,11 @@ function parseReplicaStats(json: string): ReplicaStats | undefined {
 }
 
 export class RedisStore implements Store {
-  private readonly redis: Redis;
-  /** a second connection for the mirror's blocking XREAD */
-  private readonly events: Redis;
+  private readonly redis: RedisClient;
+  /** a second connection for the mirror's blocking XREAD; a cluster's streams are polled on `redis` instead */
+  private readonly events: RedisClient | undefined;
   private readonly prefix: string;
-  private readonly streamKey: string;
+  private readonly keys: KeyLayout;
   private readonly mirror: RedisMirror;
   private readonly logger: Logger;
   private readonly streamLength: number;
@@ -99,34 +104,28 @@ export class RedisStore implements Store {
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix ?? 'reprise';
-    this.streamKey = eventStreamKey(this.prefix);
+    this.keys = keyLayout(this.prefix, opts.cluster ? (opts.shards ?? 16) : undefined);
     this.logger = opts.logger ?? silentLogger;
     this.streamLength = opts.streamLength ?? 10_000;
     this.labelStreamLength = opts.labelStreamLength ?? 10_000;
     this.labelPollMs = opts.labelPollMs ?? 100;
-    const common = {
-      lazyConnect: true,
-      // Fail fast instead of queueing while disconnected: the request goes upstream now, not after a reconnect.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 2_000,
-      retryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000),
-    };
-    this.redis = new Redis(opts.url, { ...common, commandTimeout: opts.timeoutMs ?? 100 });
-    this.events = new Redis(opts.url, common);
+    // Fail fast instead of queueing while disconnected: the request goes upstream now, not after a reconnect.
+    this.redis = connectRedis({ url: opts.url, cluster: opts.cluster ?? false, commandTimeoutMs: opts.timeoutMs ?? 100 });
+    this.events = opts.cluster ? undefined : connectRedis({ url: opts.url });
     this.mirror = new RedisMirror({
       redis: this.redis,
-      events: this.events,
+      ...(this.events && !isCluster(this.events) && { events: this.events }),
       prefix: this.prefix,
+      layout: this.keys,
       index: { ...(opts.hnswMin !== undefined && { hnswMin: opts.hnswMin }), ...(opts.largeIndex && { largeIndex: opts.largeIndex }) },
       now: opts.now ?? Date.now,
       logger: this.logger,
     });
-    this.redis.on('ready', () => this.onReady());
+    this.redis.on('ready', () => void nodesConnected(this.redis).then(() => this.redis.status === 'ready' && this.onReady()));
     this.redis.on('close', () => this.onClose());
     // Without listeners, ioredis's connection errors would be unhandled; the state change is what matters.
     this.redis.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis error'));
-    this.events.on('error', () => {});
+    this.events?.on('error', () => {});
   }
 
   /** shared secrets this replica holds, by key (sharedSecret) */
@@ -144,7 +143,7 @@ export class RedisStore implements Store {
   /** Connect in the background. Resolves at once, even when Redis is down: the proxy serves meanwhile. */
   async start(): Promise<void> {
     this.redis.connect().catch(() => {});
-    this.events.connect().catch(() => {});
+    this.events?.connect().catch(() => {});
   }
 
   /** Resolves once the local index has been loaded from Redis after the latest (re)connect. */
@@ -158,7 +157,7 @@ export class RedisStore implements Store {
     for (const stop of [...this.followers]) stop();
     // The event reader sits in a blocking XREAD: it is cut. Writes still queued (a store at the end of the drain)
     // are let finish with QUIT, for at most a second if Redis is not answering.
-    this.events.disconnect();
+    this.events?.disconnect();
     const quit = this.redis.quit().catch(() => {});
     const pause = new Promise<void>((r) => setTimeout(r, 1_000).unref());
     await Promise.race([quit, pause]);
@@ -236,13 +235,8 @@ export class RedisStore implements Store {
     const key = entryKey(this.prefix, entry.scope, entry.textKey);
     const ttlMs = ttlSeconds * 1000;
     const stored = { ...entry, id };
-    const pipe = this.redis
-      .pipeline()
-      .del(key)
-      .hset(key, encodeEntry(stored))
-      .pexpire(key, ttlMs)
-      .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'put', entry: stored, ttlMs }));
-    await execOrThrow(pipe);
+    const pipe = this.redis.pipeline().del(key).hset(key, encodeEntry(stored)).pexpire(key, ttlMs);
+    await this.withEvent(pipe, { op: 'put', entry: stored, ttlMs }, entry.scope);
     this.mirror.remember(stored, ttlMs);
   }
 
@@ -257,7 +251,7 @@ export class RedisStore implements Store {
     const fields = Object.entries(encodeEntry(stored)).flat();
     const done = await this.redis.eval(PUT_OVER, 1, key, String(createdAt), String(ttlMs), ...fields);
     if (done !== 1) return false;
-    await this.redis.xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'put', entry: stored, ttlMs }));
+    await this.announce({ op: 'put', entry: stored, ttlMs }, entry.scope);
     this.mirror.remember(stored, ttlMs);
     return true;
   }
@@ -266,11 +260,8 @@ export class RedisStore implements Store {
     this.ensureReady();
     const at = parseEntryId(id);
     if (!at) return false;
-    const pipe = this.redis
-      .pipeline()
-      .del(entryKey(this.prefix, at.scope, at.textKey))
-      .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'del', id }));
-    const [deleted] = await execOrThrow(pipe);
+    const pipe = this.redis.pipeline().del(entryKey(this.prefix, at.scope, at.textKey));
+    const [deleted] = await this.withEvent(pipe, { op: 'del', id }, at.scope);
     this.mirror.forget(id);
     return (deleted as number) > 0;
   }
@@ -287,9 +278,10 @@ export class RedisStore implements Store {
         const [tenant, namespace, model] = fields[i] as Array<string | null>;
         return tenant !== null && matchesPurge(filter, { tenant, namespace: namespace ?? '', model: model ?? '' });
       });
-      if (doomed.length > 0) deleted += (await this.redis.del(...doomed)) as number;
+      if (doomed.length > 0) deleted += await this.deleteKeys(doomed);
     }
-    await this.redis.xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent({ op: 'purge', filter }));
+    // Every shard hears it, each ordered against its own scopes' puts (RedisMirror.applyEvent).
+    await Promise.all(this.keys.eventStreams.map((_, shard) => this.announce({ op: 'purge', filter }, undefined, shard)));
     this.mirror.applyPurge(filter);
     return deleted;
   }
@@ -299,18 +291,19 @@ export class RedisStore implements Store {
    * expires on its own, so a replica that stops sharing (stopped, crashed, cut off) drops out after `ttlSeconds`;
    * and its id in a sorted set (`<prefix>:stats-index`, scored by when the key expires) so that readers find every
    * key without SCAN. Members whose key expired a while ago are pruned here, by score: atomic, so a replica that has
-   * just shared again is never pruned. The keys have no `{...}` tag, so neither purge nor the mirror's SCAN of entry
-   * keys sees them.
+   * just shared again is never pruned. Neither purge nor the mirror's SCAN of entry keys sees them. On a cluster the
+   * index is split into shards (store/redis-keys), a replica's key tagged into its index shard's slot.
    */
   async shareStats(stats: ReplicaStats, ttlSeconds: number): Promise<void> {
     this.ensureReady();
     const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
     // The wall clock, not the `now` option (a test's): Redis expires the keys in real time.
     const now = Date.now();
-    const index = statsIndexKey(this.prefix);
+    // The replica's key and its index shard are in one slot (store/redis-keys), so one pipeline even on a cluster.
+    const index = this.keys.statsIndexes[this.keys.shardOfReplica(stats.replica)]!;
     const pipe = this.redis
       .pipeline()
-      .set(statsKey(this.prefix, stats.replica), JSON.stringify(stats), 'PX', ttlMs)
+      .set(this.keys.statsKey(stats.replica), JSON.stringify(stats), 'PX', ttlMs)
       .zadd(index, now + ttlMs, stats.replica)
       .zremrangebyscore(index, '-inf', now - STATS_PRUNE_AFTER_MS)
       // Once every replica has stopped, the index goes too.
@@ -326,9 +319,15 @@ export class RedisStore implements Store {
    */
   async peerStats(): Promise<ReplicaStats[]> {
     this.ensureReady();
-    const replicas = await this.redis.zrange(statsIndexKey(this.prefix), 0, -1);
-    if (replicas.length === 0) return [];
-    const values = await this.redis.mget(...replicas.map((r) => statsKey(this.prefix, r)));
+    // One index per shard (one on a single node), each read with the MGET of its own slot's keys; shards at once.
+    const shards = await Promise.all(
+      this.keys.statsIndexes.map(async (index) => {
+        const members = await this.redis.zrange(index, 0, -1);
+        return { members, values: members.length === 0 ? [] : await this.redis.mget(...members.map((r) => this.keys.statsKey(r))) };
+      }),
+    );
+    const replicas = shards.flatMap((s) => s.members);
+    const values = shards.flatMap((s) => s.values);
     const out: ReplicaStats[] = [];
     values.forEach((v, i) => {
       const stats = v === null ? undefined : parseReplicaStats(v);
@@ -347,6 +346,7 @@ export class RedisStore implements Store {
     const channel = new RedisLabels({
       redis: this.redis,
       prefix: this.prefix,
+      layout: this.keys,
       replica,
       maxLength: this.labelStreamLength,
       pollMs: this.labelPollMs,
@@ -366,6 +366,35 @@ export class RedisStore implements Store {
         return done;
       },
     };
+  }
+
+  /**
+   * Run `pipe` (the writes to one entry's key) and tell every replica with an event in the scope's stream: in the
+   * same pipeline on one node; on a cluster the stream is in another slot, so after it, on its own. Returns the
+   * pipeline's replies, the event's left out.
+   */
+  private async withEvent(pipe: ChainableCommander, ev: StoreEvent, scope: string): Promise<unknown[]> {
+    if (!isCluster(this.redis)) {
+      const replies = await execOrThrow(pipe.xadd(this.keys.eventStreams[0]!, 'MAXLEN', '~', this.streamLength, '*', ...encodeEvent(ev)));
+      return replies.slice(0, -1);
+    }
+    const replies = await execOrThrow(pipe);
+    await this.announce(ev, scope);
+    return replies;
+  }
+
+  /** XADD `ev` to the stream of `scope`'s shard (or of shard `shard`), each shard capped at its part of streamLength. */
+  private async announce(ev: StoreEvent, scope: string | undefined, shard = this.keys.shardOfScope(scope ?? '')): Promise<void> {
+    const cap = Math.ceil(this.streamLength / this.keys.shards);
+    await this.redis.xadd(this.keys.eventStreams[shard]!, 'MAXLEN', '~', cap, '*', ...encodeEvent(ev));
+  }
+
+  /** DEL of keys found by one SCAN batch: one command on one node; on a cluster one DEL per key (each its own slot), pipelined to their master. */
+  private async deleteKeys(keys: string[]): Promise<number> {
+    if (!isCluster(this.redis)) return (await this.redis.del(...keys)) as number;
+    const pipe = this.redis.pipeline();
+    for (const k of keys) pipe.del(k);
+    return (await execOrThrow(pipe)).reduce<number>((n, d) => n + (d as number), 0);
   }
 
   private ensureReady(): void {
