@@ -5,7 +5,10 @@
  * candidate of the top-k wins, so a near neighbour that fails does not hide a farther one that passes.
  */
 import type { Candidate } from '../store/types.js';
-import { pairFeatures, sameWords } from './verifier/features.js';
+import { pairFeatures, sameContent, sameWords } from './verifier/features.js';
+
+/** Similarity from which the same content in other courtesy is served without the network (USE-lite's guards-only threshold was 0.91). */
+export const SAME_CONTENT_MIN = 0.9;
 import { failedGuard, type Guard } from './verifier/guards.js';
 import { Mlp, type MlpWeights } from './verifier/mlp.js';
 
@@ -88,8 +91,11 @@ export function verify(query: string, candidates: Candidate[], opts: VerifyOptio
     // Without a model, the first (nearest) candidate that passes wins: the rest need no checking. So it does with
     // one, when that candidate is near enough that the guards alone decide.
     if (!verifier || !vector || !c.entry.vector) return { ok: true, candidate: c };
-    // (The same words in the same order are the same question too, however the spacing moved the vectors.)
-    if (!chosen && ((verifier.model.acceptAbove !== undefined && c.score >= verifier.model.acceptAbove) || sameWords(q, t))) return { ok: true, candidate: c };
+    // So do the same words in the same order, however the spacing moved the vectors, and, when close, the same
+    // content in other courtesy: the network learned from Quora, where such pairs are rare, and doubts them.
+    if (!chosen && ((verifier.model.acceptAbove !== undefined && c.score >= verifier.model.acceptAbove) || sameWords(q, t) || (c.score >= SAME_CONTENT_MIN && sameContent(q, t)))) {
+      return { ok: true, candidate: c };
+    }
     const p = verifier.mlp.predict(pairFeatures(query, vector, c.entry.text, c.entry.vector, c.score, rank, best - c.score));
     if (p < verifier.model.cut) {
       reason = 'verifier';

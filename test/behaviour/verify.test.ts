@@ -53,6 +53,10 @@ describe('plain paraphrases still hit', () => {
     ['Which one is better for a beginner, a ukulele or a guitar?', 'Which is better for a beginner, a ukulele or a guitar?'],
     ['Rust vs Go: which compiles faster?', 'Go vs Rust: which compiles faster?'],
     ['How do I get from Lyon to Geneva by train?', 'By train, how do I get from Lyon to Geneva?'],
+    // Changed politeness.
+    ['How do I renew my passport?', 'Hi! How do I renew my passport?'],
+    ['How do I renew my passport?', 'Could you please tell me how to renew my passport?'],
+    ['How do I renew my passport?', 'How do I renew my passport, please?'],
   ])('%s ~ %s', async (stored, query) => {
     const r = await pair(stored, query);
     expect(r.headers.get('x-cache-status')).toBe('HIT');

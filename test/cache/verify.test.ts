@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadVerifier, verify } from '../../src/cache/verify.js';
-import { sameWords, TEXT_FEATURES } from '../../src/cache/verifier/features.js';
+import { sameContent, sameWords, TEXT_FEATURES } from '../../src/cache/verifier/features.js';
 import { failedGuard, layoutAgrees, layoutOf, negationAgrees, numbersAgree, numbersIn, quotesAgree } from '../../src/cache/verifier/guards.js';
 import type { Candidate, Entry } from '../../src/store/types.js';
 
@@ -160,10 +160,11 @@ describe('verify with a learned verifier', () => {
 
   it('below acceptAbove the network decides; at or above it the guards alone do', () => {
     const opts = (acceptAbove?: number) => ({ threshold: 0.7, verifier: doubter(acceptAbove), vector });
+    // (Another content word, so that the same-content rule below does not apply.)
     const near = withVector('How do I reset my password?', 0.99);
-    expect(verify('How can I reset my password?', [near], opts(0.99))).toEqual({ ok: true, candidate: near });
-    expect(verify('How can I reset my password?', [withVector('How do I reset my password?', 0.985)], opts(0.99))).toEqual({ ok: false, reason: 'verifier' });
-    expect(verify('How can I reset my password?', [near], opts())).toEqual({ ok: false, reason: 'verifier' });
+    expect(verify('How can I reset my account password?', [near], opts(0.99))).toEqual({ ok: true, candidate: near });
+    expect(verify('How can I reset my account password?', [withVector('How do I reset my password?', 0.985)], opts(0.99))).toEqual({ ok: false, reason: 'verifier' });
+    expect(verify('How can I reset my account password?', [near], opts())).toEqual({ ok: false, reason: 'verifier' });
     // The guards still come first: near is not enough for a different number.
     expect(verify('How do I reset 2 passwords?', [withVector('How do I reset 3 passwords?', 0.995)], opts(0.99)).ok).toBe(false);
   });
@@ -174,5 +175,17 @@ describe('verify with a learned verifier', () => {
     expect(verify('  how many   legs does a spider have', [c], opts)).toEqual({ ok: true, candidate: c });
     expect(sameWords('How many legs does a spider have?', 'How many legs has a spider?')).toBe(false);
     expect(sameWords('a spider has legs', 'legs has a spider')).toBe(false);
+  });
+
+  it('the same content in other courtesy passes when close; another question word or content word does not', () => {
+    const opts = { threshold: 0.7, verifier: doubter(0.99), vector };
+    const c = withVector('How do I renew my passport?', 0.93);
+    expect(verify('Hi! Could you please tell me how to renew my passport?', [c], opts)).toEqual({ ok: true, candidate: c });
+    // Below the similarity it needs, the network decides (and doubts).
+    expect(verify('Hi! Could you please tell me how to renew my passport?', [withVector('How do I renew my passport?', 0.89)], opts).ok).toBe(false);
+    expect(sameContent('How do I renew my passport?', 'Why do I renew my passport?')).toBe(false);
+    expect(sameContent('How do I renew my passport?', 'How do I renew my visa, please?')).toBe(false);
+    expect(sameContent('Thanks!', 'Hello!')).toBe(false);
+    expect(sameContent('Which one is better, tea or coffee?', 'Which is better, tea or coffee?')).toBe(true);
   });
 });

@@ -33,6 +33,23 @@ export function sameWords(a: string, b: string): boolean {
   return wa.length === wb.length && wa.every((w, i) => w === wb[i]);
 }
 
+/** Words that frame a request politely and ask nothing themselves. */
+const COURTESY = new Set('hi hello hey please pls thanks thank thx kindly tell know wonder wondering like help quick question'.split(' '));
+/** Pronoun fillers ("which one is better" / "which is better"); a count they might be, the number guard compares first. */
+const FILLER = new Set(['one', 'ones']);
+
+/**
+ * The same request in other courtesy: the same content words (stemmed, courtesy words aside) and the same question
+ * words. "Hi! How do I reset my password?" / "Could you please tell me how to reset my password?"
+ */
+export function sameContent(a: string, b: string): boolean {
+  const content = (t: string) => new Set(words(t).filter((w) => !STOP.has(w) && !COURTESY.has(w) && !FILLER.has(w)).map(stem));
+  const wh = (t: string) => new Set(words(t).filter((w) => WH.has(w)));
+  const [ca, cb, wa, wb] = [content(a), content(b), wh(a), wh(b)];
+  const same = (x: Set<string>, y: Set<string>) => x.size === y.size && [...x].every((w) => y.has(w));
+  return ca.size > 0 && same(ca, cb) && same(wa, wb);
+}
+
 /** Number of textual features before the vector part. */
 export const TEXT_FEATURES = 11;
 
