@@ -205,6 +205,13 @@ export const OPTIONS = {
     doc: 'ms a Redis command may take before the request fails open',
     schema: int(1),
   },
+  redisSearch: {
+    flag: 'redis-search',
+    env: 'REDIS_SEARCH',
+    default: 'mirror',
+    doc: 'where --store redis searches vectors: mirror (an index in each replica, any Redis 6+) or server (Redis 8 vector sets; replicas hold no index)',
+    schema: z.enum(['mirror', 'server']),
+  },
   redisPrefix: {
     flag: 'redis-prefix',
     env: 'REDIS_PREFIX',

@@ -33,6 +33,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   store: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
   redisTimeoutMs: 100,
+  redisSearch: 'mirror',
   redisPrefix: 'reprise',
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,

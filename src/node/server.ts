@@ -255,7 +255,7 @@ export async function startReprise(config: Config, opts: StartOptions = {}): Pro
 function createStore(config: Config, logger: Logger, now?: () => number): Store {
   const index = { hnswMin: config.hnswMin, largeIndex: hnswFactory(), ...(now && { now }) };
   if (config.store === 'redis') {
-    return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, logger, ...index });
+    return new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, search: config.redisSearch, logger, ...index });
   }
   return new MemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxMemory, ...index });
 }
