@@ -11,8 +11,8 @@ import { silentLogger } from '../../src/observe/logger.js';
 import { packVector } from '../../src/store/redis-codec.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { expiryKey, vectorSetKey } from '../../src/store/redis-vector-set.js';
-import type { Entry } from '../../src/store/types.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { entryId, type Entry } from '../../src/store/types.js';
+import { startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
 import { storeContract } from './contract.js';
 
 type Options = ConstructorParameters<typeof RedisStore>[0];
@@ -247,4 +247,37 @@ describe('server-side search: a replica started late', () => {
     const grown = process.memoryUsage().heapUsed - heapBefore;
     expect(grown, `heap grew ${(grown / 1e6).toFixed(1)} MB`).toBeLessThan(N * 500);
   }, 120_000);
+});
+
+describe('server-side search: fail open', () => {
+  it('a Redis that stops answering: search, put, delete, purge and sweep each give up within the timeout', async () => {
+    const TIMEOUT = 100;
+    const relay = await startRelay(redis.port);
+    const store = new RedisStore({ url: relay.url, prefix: newPrefix(), timeoutMs: TIMEOUT, logger: silentLogger, search: 'server', sweepMs: 0 });
+    try {
+      await store.start();
+      await store.synced();
+      const e = entry();
+      await store.put(e, 60);
+      relay.pause();
+      const ops: Record<string, () => Promise<unknown>> = {
+        search: () => store.search(e.scope, e.vector!, 4),
+        put: () => store.put(entry(), 60),
+        delete: () => store.delete(entryId(e.scope, e.textKey)),
+        purge: () => store.purge({ tenant: 'nobody' }),
+        sweep: () => store.sweep(),
+      };
+      for (const [name, op] of Object.entries(ops)) {
+        const t0 = performance.now();
+        const outcome = await op().then(() => 'resolved', () => 'rejected');
+        const ms = performance.now() - t0;
+        expect(ms, `${name} took ${ms.toFixed(0)} ms with Redis stalled`).toBeLessThan(TIMEOUT * 5);
+        expect(outcome, `${name} must fail (the request then goes upstream), not report success`).toBe('rejected');
+      }
+    } finally {
+      relay.resume();
+      await store.close();
+      await relay.close();
+    }
+  });
 });
