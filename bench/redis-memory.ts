@@ -2,6 +2,8 @@
  * Bytes one entry costs in Redis and in a replica's in-process mirror, for 384-d and 512-d vectors.
  * Run: node --expose-gc --import tsx bench/redis-memory.ts 384   (and 512; one dim per process, so RSS readings
  * of one do not see memory freed by the other). Starts its own redis-server on a free port.
+ * `bench/redis-memory.ts 384 server [entries]`: the same with server-side search, on Redis 8 (test/setup/redis8.mjs);
+ * the replica then holds no mirror, and Redis holds each entry's vector-set element and expiry too.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hnswFactory } from '../src/store/hnsw-index.js';
@@ -10,7 +12,8 @@ import { entryId, type Entry } from '../src/store/types.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { randomUnit, rng } from '../test/helpers/vectors.js';
 
-const N = 20_000;
+const SEARCH = process.argv[3] === 'server' ? 'server' : 'mirror';
+const N = Number(process.argv[4] ?? 20_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
@@ -29,7 +32,7 @@ function response(i: number) {
 
 const hex = (n: number, salt: string) => (salt + n.toString(16)).padStart(64, '0').slice(-64);
 
-const redis = await startRedis();
+const redis = await startRedis(undefined, SEARCH === 'server' ? { version: 8 } : {});
 const rows = [];
 try {
   for (const dim of [Number(process.argv[2] ?? 384)]) {
@@ -38,7 +41,7 @@ try {
     const before = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
     gc();
     const heapBefore = process.memoryUsage().rss;
-    const store = new RedisStore({ url: redis.url, prefix: `mem${dim}`, largeIndex: hnswFactory(), timeoutMs: 2000 });
+    const store = new RedisStore({ url: redis.url, prefix: `mem${dim}`, largeIndex: hnswFactory(), timeoutMs: 2000, search: SEARCH, sweepMs: 0 });
     await store.start();
     await store.synced();
     const rand = rng(dim);
@@ -57,7 +60,7 @@ try {
     const keyUsage = (await raw.call('MEMORY', 'USAGE', sample!, 'SAMPLES', '0')) as number;
     const streamUsage = (await raw.call('MEMORY', 'USAGE', `mem${dim}:events`, 'SAMPLES', '0')) as number;
     // The writer's exact tier holds whole entries; a replica that did not write them holds only the mirror.
-    const replica = new RedisStore({ url: redis.url, prefix: `mem${dim}`, largeIndex: hnswFactory(), timeoutMs: 2000 });
+    const replica = new RedisStore({ url: redis.url, prefix: `mem${dim}`, largeIndex: hnswFactory(), timeoutMs: 2000, search: SEARCH, sweepMs: 0 });
     // RSS, because usearch's HNSW graph lives in native memory that the V8 heap figures do not see.
     gc();
     const replicaBefore = process.memoryUsage().rss;
@@ -66,11 +69,16 @@ try {
     gc();
     const replicaAfter = process.memoryUsage().rss;
     const row = {
+      search: SEARCH,
       dim,
       entries: N,
       redisBytesPerEntryKey: keyUsage,
       redisUsedMemoryPerEntry: Math.round((after - before) / N),
       redisStreamBytesPerEntry: Math.round(streamUsage / N),
+      ...(SEARCH === 'server' && {
+        redisVectorSetBytesPerEntry: Math.round(((await raw.call('MEMORY', 'USAGE', `mem${dim}:vset:{${scope}}`, 'SAMPLES', '0')) as number) / N),
+        redisExpirySetBytesPerEntry: Math.round(((await raw.call('MEMORY', 'USAGE', `mem${dim}:vexp:{${scope}}`, 'SAMPLES', '0')) as number) / N),
+      }),
       replicaMirrorBytesPerEntry: Math.round((replicaAfter - replicaBefore) / N),
       vectorBytes: dim * 4,
       writerRssBytesPerEntry: Math.round((replicaBefore - heapBefore) / N),
@@ -85,4 +93,4 @@ try {
   await redis.stop();
 }
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/redis-memory-${rows[0]!.dim}.json`, JSON.stringify({ machine: `${process.platform} ${process.arch}, node ${process.version}`, rows }, null, 2));
+writeFileSync(`bench/results/redis-memory-${rows[0]!.dim}${SEARCH === 'server' ? '-server' : ''}.json`, JSON.stringify({ machine: `${process.platform} ${process.arch}, node ${process.version}`, rows }, null, 2));

@@ -228,6 +228,13 @@ export const OPTIONS = {
     doc: 'ms a Redis command may take before the request fails open',
     schema: int(1),
   },
+  redisSearch: {
+    flag: 'redis-search',
+    env: 'REDIS_SEARCH',
+    default: 'mirror',
+    doc: 'where --store redis searches vectors: mirror (an index in each replica, any Redis 6+) or server (Redis 8 vector sets; replicas hold no index)',
+    schema: z.enum(['mirror', 'server']),
+  },
   redisPrefix: {
     flag: 'redis-prefix',
     env: 'REDIS_PREFIX',
@@ -352,6 +359,10 @@ export function parseConfig(flags: Record<string, string | boolean | undefined>,
   // A list of seeds only means something to the cluster client; the single-node one would read it as one odd URL.
   if (out.redisCluster !== true && String(out.redisUrl).includes(',')) {
     throw new ConfigError(`invalid setting --redis-url / REDIS_URL = ${JSON.stringify(redactUrlList(String(out.redisUrl)))}: several seed nodes need --redis-cluster / REDIS_CLUSTER=true`);
+  }
+  // Server-side search's sweep and purge walk one node's keys; on a cluster they would miss the other masters'.
+  if (out.redisCluster === true && out.redisSearch === 'server') {
+    throw new ConfigError('invalid settings: --redis-search server / REDIS_SEARCH=server is for one Redis node; with --redis-cluster use --redis-search mirror');
   }
   return Object.freeze(out) as Config;
 }

@@ -36,6 +36,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   redisCluster: false,
   redisShards: 16,
   redisTimeoutMs: 100,
+  redisSearch: 'mirror',
   redisPrefix: 'reprise',
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,
@@ -253,6 +254,9 @@ describe('Redis Cluster settings', () => {
     expect(configError({ 'redis-cluster': 'true', 'redis-url': 'redis://a:1,http://b:2' }).message).toContain('--redis-url');
     expect(configError({ 'redis-shards': '0' }).message).toContain('--redis-shards');
     expect(parseConfig({ 'redis-url': 'redis://one:6379' }, {}).redisCluster).toBe(false);
+    // Server-side search walks one node's keys: refused on a cluster rather than half-working.
+    expect(configError({ 'redis-cluster': 'true', 'redis-search': 'server' }).message).toContain('--redis-search');
+    expect(parseConfig({ 'redis-search': 'server' }, {}).redisSearch).toBe('server');
   });
 });
 

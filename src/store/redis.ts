@@ -23,6 +23,7 @@ import { keyLayout, type KeyLayout } from './redis-keys.js';
 import { RedisLabels } from './redis-labels.js';
 import { RedisMirror } from './redis-mirror.js';
 import { rescore } from './quantize.js';
+import { RedisVectorSets, type VectorQuant } from './redis-vector-set.js';
 import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type IndexFactory, type LabelChannel, type PurgeFilter, type Store } from './types.js';
 
 export { StoreUnavailableError };
@@ -44,6 +45,15 @@ export interface RedisStoreOptions {
   labelStreamLength?: number;
   /** ms between reads of the error-budget labels other replicas shared @default 100 */
   labelPollMs?: number;
+  /**
+   * where vectors are searched: `mirror`, an index in each replica's process (any Redis); `server`, Redis 8 vector
+   * sets (store/redis-vector-set), with nothing per entry in process @default "mirror"
+   */
+  search?: 'mirror' | 'server';
+  /** the vector sets' storage of vectors, with `search: "server"` @default "q8" */
+  vectorQuant?: VectorQuant;
+  /** ms between sweeps of expired vector-set elements, with `search: "server"`; 0 = none @default 60000 */
+  sweepMs?: number;
   hnswMin?: number;
   largeIndex?: IndexFactory;
   now?: () => number;
@@ -92,7 +102,8 @@ export class RedisStore implements Store {
   private readonly events: RedisClient | undefined;
   private readonly prefix: string;
   private readonly keys: KeyLayout;
-  private readonly mirror: RedisMirror;
+  /** the vector search: a mirror in process, or Redis 8's vector sets */
+  private readonly mirror: RedisMirror | RedisVectorSets;
   private readonly logger: Logger;
   private readonly streamLength: number;
   private readonly labelStreamLength: number;
@@ -112,7 +123,14 @@ export class RedisStore implements Store {
     // Fail fast instead of queueing while disconnected: the request goes upstream now, not after a reconnect.
     this.redis = connectRedis({ url: opts.url, cluster: opts.cluster ?? false, commandTimeoutMs: opts.timeoutMs ?? 100 });
     this.events = opts.cluster ? undefined : connectRedis({ url: opts.url });
-    this.mirror = new RedisMirror({
+    this.mirror = opts.search === 'server' ? new RedisVectorSets({
+      redis: this.redis,
+      prefix: this.prefix,
+      ...(opts.vectorQuant && { quant: opts.vectorQuant }),
+      ...(opts.sweepMs !== undefined && { sweepMs: opts.sweepMs }),
+      now: opts.now ?? Date.now,
+      logger: this.logger,
+    }) : new RedisMirror({
       redis: this.redis,
       ...(this.events && !isCluster(this.events) && { events: this.events }),
       prefix: this.prefix,
@@ -207,13 +225,14 @@ export class RedisStore implements Store {
     this.ensureReady();
     const id = entryId(scope, textKey);
     const entry = decodeEntry(id, await this.redis.hgetallBuffer(entryKey(this.prefix, scope, textKey)));
-    if (!entry) this.mirror.forget(id);
+    // (Vector sets are left be: a removal per exact miss would cost a write each; search and the sweep clean up.)
+    if (!entry && this.mirror instanceof RedisMirror) this.mirror.forget(id);
     return entry;
   }
 
   async search(scope: string, vector: Float32Array, k: number): Promise<Candidate[]> {
     this.ensureReady();
-    const near = this.mirror.search(scope, vector, k);
+    const near = await this.mirror.search(scope, vector, k);
     if (near.length === 0) return [];
     // One round trip for all candidates; one that has vanished from Redis leaves the mirror too.
     const pipe = this.redis.pipeline();
@@ -223,10 +242,10 @@ export class RedisStore implements Store {
     near.forEach((n, i) => {
       const entry = decodeEntry(n.id, hashes[i] as Record<string, Buffer>);
       if (entry) out.push({ entry, score: n.score });
-      else this.mirror.forget(n.id);
+      else void Promise.resolve(this.mirror.forget(n.id)).catch(() => {});
     });
     // The mirror's index proposes (an i8 one with approximate scores); the entry read holds the float vector.
-    return rescore(vector, out);
+    return this.mirror instanceof RedisVectorSets ? this.mirror.rescore(vector, out, k) : rescore(vector, out);
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {
@@ -237,7 +256,7 @@ export class RedisStore implements Store {
     const stored = { ...entry, id };
     const pipe = this.redis.pipeline().del(key).hset(key, encodeEntry(stored)).pexpire(key, ttlMs);
     await this.withEvent(pipe, { op: 'put', entry: stored, ttlMs }, entry.scope);
-    this.mirror.remember(stored, ttlMs);
+    await this.mirror.remember(stored, ttlMs);
   }
 
   async putOver(entry: Entry, ttlSeconds: number, createdAt: number): Promise<boolean> {
@@ -252,7 +271,7 @@ export class RedisStore implements Store {
     const done = await this.redis.eval(PUT_OVER, 1, key, String(createdAt), String(ttlMs), ...fields);
     if (done !== 1) return false;
     await this.announce({ op: 'put', entry: stored, ttlMs }, entry.scope);
-    this.mirror.remember(stored, ttlMs);
+    await this.mirror.remember(stored, ttlMs);
     return true;
   }
 
@@ -262,8 +281,14 @@ export class RedisStore implements Store {
     if (!at) return false;
     const pipe = this.redis.pipeline().del(entryKey(this.prefix, at.scope, at.textKey));
     const [deleted] = await this.withEvent(pipe, { op: 'del', id }, at.scope);
-    this.mirror.forget(id);
+    await this.mirror.forget(id);
     return (deleted as number) > 0;
+  }
+
+  /** With server-side search, remove the vector-set elements whose entries expired now, not at the next timed sweep. */
+  async sweep(): Promise<number> {
+    this.ensureReady();
+    return this.mirror instanceof RedisVectorSets ? this.mirror.sweep() : 0;
   }
 
   /** SCAN, not the local mirror: Redis is the source of truth, and a replica may have joined late. */
@@ -279,10 +304,11 @@ export class RedisStore implements Store {
         return tenant !== null && matchesPurge(filter, { tenant, namespace: namespace ?? '', model: model ?? '' });
       });
       if (doomed.length > 0) deleted += await this.deleteKeys(doomed);
+      if (this.mirror instanceof RedisVectorSets) await this.mirror.purged(doomed);
     }
     // Every shard hears it, each ordered against its own scopes' puts (RedisMirror.applyEvent).
     await Promise.all(this.keys.eventStreams.map((_, shard) => this.announce({ op: 'purge', filter }, undefined, shard)));
-    this.mirror.applyPurge(filter);
+    if (this.mirror instanceof RedisMirror) this.mirror.applyPurge(filter);
     return deleted;
   }
 

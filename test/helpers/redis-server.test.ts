@@ -93,6 +93,26 @@ describe('startRedis', () => {
     }
   });
 
+  it('{ version: 8 } runs Redis 8 with vector sets (VADD, VSIM), and kill/restart the same way', async () => {
+    const r = await startRedis(undefined, { version: 8 });
+    servers.push(r);
+    const c = r.client();
+    const info = await c.info('server');
+    expect(Number(/redis_version:(\d+)/.exec(info)?.[1])).toBeGreaterThanOrEqual(8);
+    expect(await c.call('VADD', 'vs', 'VALUES', '2', '1', '0', 'a')).toBe(1);
+    expect(await c.call('VADD', 'vs', 'VALUES', '2', '0', '1', 'b')).toBe(1);
+    expect(await c.call('VSIM', 'vs', 'ELE', 'a', 'COUNT', '2')).toEqual(['a', 'b']);
+    c.disconnect();
+
+    await r.kill();
+    expect(await refused(r.port)).toBe(true);
+    await r.restart();
+    const after = r.client();
+    expect(await after.exists('vs')).toBe(0);
+    expect(Number(/redis_version:(\d+)/.exec(await after.info('server'))?.[1])).toBeGreaterThanOrEqual(8);
+    after.disconnect();
+  });
+
   it('stop() is idempotent and leaves nothing listening', async () => {
     const r = await startRedis();
     await r.stop();

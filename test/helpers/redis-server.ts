@@ -1,11 +1,13 @@
 /**
  * @module test/helpers/redis-server: a throwaway `redis-server` per test file, on a free loopback port, with no
- * persistence. Tests can kill it (a crash) and restart it empty on the same port, to exercise reconnects.
+ * persistence. Tests can kill it (a crash) and restart it empty on the same port, to exercise reconnects. The system's
+ * Redis (Debian 12: 7.0) by default; `{ version: 8 }` runs the Redis 8 that test/setup/redis8.mjs unpacked (vector sets).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { redis8Command, redis8Paths } from '../setup/redis8.mjs';
 import { killOnExit } from './children.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -71,8 +73,21 @@ function ping(port: number, timeoutMs = 500): Promise<boolean> {
 
 class AddressInUse extends Error {}
 
+/** Which redis-server to run: the system's, or the Redis 8 of test/setup/redis8.mjs. */
+export interface RedisServerOptions {
+  /** @default the system's redis-server */
+  version?: 8;
+}
+
+/** The command line of the chosen redis-server; the Redis 8 runs through its own dynamic loader. */
+function serverCommand(opts: RedisServerOptions, args: string[]): { command: string; args: string[] } {
+  if (opts.version !== 8) return { command: REDIS_SERVER, args };
+  if (!redis8Paths().exists) throw new Error('no Redis 8 in .cache/redis8: run node test/setup/redis8.mjs (npm test runs it first)');
+  return redis8Command('server', args);
+}
+
 /** Spawn redis-server on `port` and wait until it answers PING; rejects with AddressInUse if the port is taken. */
-async function spawnOn(port: number): Promise<ChildProcess> {
+async function spawnOn(port: number, opts: RedisServerOptions): Promise<ChildProcess> {
   const args = [
     '--port', String(port),
     '--bind', '127.0.0.1',
@@ -81,9 +96,10 @@ async function spawnOn(port: number): Promise<ChildProcess> {
     '--protected-mode', 'no',
     '--loglevel', 'warning',
   ];
+  const cmd = serverCommand(opts, args);
   const child = existsSync(SETPRIV)
-    ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', REDIS_SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', cmd.command, ...cmd.args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const forget = killOnExit(child);
 
   let log = '';
@@ -127,14 +143,15 @@ async function killChild(child: ChildProcess | undefined): Promise<void> {
 /**
  * Start a fresh redis-server on a free loopback port (never 6379), without persistence.
  * @param port use this port instead of a free one (e.g. to start Redis where a client already waits)
+ * @param opts `{ version: 8 }` for Redis 8 (vector sets)
  */
-export async function startRedis(port?: number): Promise<RedisServer> {
+export async function startRedis(port?: number, opts: RedisServerOptions = {}): Promise<RedisServer> {
   let child: ChildProcess | undefined;
   let chosen = port;
   for (let attempt = 0; ; attempt++) {
     const p = chosen ?? (await freePort());
     try {
-      child = await spawnOn(p);
+      child = await spawnOn(p, opts);
       chosen = p;
       break;
     } catch (err) {
@@ -160,7 +177,7 @@ export async function startRedis(port?: number): Promise<RedisServer> {
       if (stopped) throw new Error('restart() after stop()');
       await killChild(child);
       child = undefined;
-      child = await spawnOn(fixedPort);
+      child = await spawnOn(fixedPort, opts);
     },
     async stop() {
       stopped = true;

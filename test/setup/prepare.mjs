@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureRedis8, redis8Paths, redis8Version } from './redis8.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -98,5 +99,26 @@ function ensureNodeModules() {
   }
 }
 
+/**
+ * The server-side search tests need Redis 8 (vector sets), which Debian 12 does not ship: test/setup/redis8.mjs
+ * unpacks Debian 13's into .cache/redis8 with an apt of its own (the system's apt sources stay as they are).
+ */
+function ensureRedis8Server() {
+  if (redis8Paths().exists && redis8Version()) return;
+  if (process.env.REPRISE_NO_INSTALL === '1') {
+    say('cannot run the whole suite: REPRISE_NO_INSTALL=1 is set, and Redis 8 is not in .cache/redis8 yet');
+    say('  the server-side vector search tests need redis-server 8 (vector sets): node test/setup/redis8.mjs fetches it');
+    process.exit(1);
+  }
+  try {
+    ensureRedis8();
+  } catch (err) {
+    say(`cannot run the whole suite: ${err.message ?? err}`);
+    say('  the server-side vector search tests need redis-server 8 (vector sets); test/setup/redis8.mjs fetches it from Debian 13');
+    process.exit(1);
+  }
+}
+
 ensureSystemPackages();
+ensureRedis8Server();
 ensureNodeModules();
