@@ -229,7 +229,8 @@ describe('two replicas, one Redis', () => {
 describe('admin API', () => {
   it('purge by api_key through A stops those hits through B within 200 ms, and only those', async () => {
     const q = 'Which gas do plants absorb from the air?';
-    const reworded = 'What gas do plants take in from the air?';
+    // (A rewording the precision-first default serves: it doubts "what gas … take in" for "which gas … absorb".)
+    const reworded = 'Please, which gas do plants absorb from the air?';
     const [k1, k2] = ['sk-purge-one', 'sk-purge-two'];
     await chat(a.client(k1), ask(q));
     await chat(a.client(k2), ask(q));
