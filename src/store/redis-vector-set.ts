@@ -49,12 +49,6 @@ const SWEEP_BATCH = 500;
 /** Extra candidates asked of VSIM, so that int8 ranking errors rarely push the exact best out of the top k. */
 const OVERFETCH = 2;
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
 export class RedisVectorSets {
   private readonly redis: RedisClient;
   private readonly prefix: string;
@@ -108,7 +102,7 @@ export class RedisVectorSets {
   }
 
   /**
-   * Up to k live elements of `scope` nearest `vector`, by VSIM (its score is only for ranking; the store rescores).
+   * Up to k live elements of `scope` nearest `vector`, by VSIM (its score is only for ranking: the store re-scores by exact cosine, store/quantize, and keeps k).
    * An absent vector set is an empty scope.
    */
   async search(scope: string, vector: Float32Array, k: number): Promise<NearEntry[]> {
@@ -122,17 +116,6 @@ export class RedisVectorSets {
       out.push({ id: entryId(scope, textKey), scope, textKey, score: 2 * Number(reply![i + 1]) - 1 });
     }
     return out;
-  }
-
-  /**
-   * The candidates' hashes were read: rescore by exact cosine against each stored float32 vector, best first, keep k.
-   * Scores match the mirror's, whatever the vector set's quantisation.
-   */
-  rescore<T extends { vector?: Float32Array }>(query: Float32Array, found: Array<{ entry: T; score: number }>, k: number): Array<{ entry: T; score: number }> {
-    return found
-      .map((c) => ({ entry: c.entry, score: c.entry.vector ? dot(query, c.entry.vector) : c.score }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, k);
   }
 
   /** The entry was written (put, putOver): its vector into its scope's set with its expiry, or out if it has none. */

@@ -245,7 +245,8 @@ export class RedisStore implements Store {
       else void Promise.resolve(this.mirror.forget(n.id)).catch(() => {});
     });
     // The mirror's index proposes (an i8 one with approximate scores); the entry read holds the float vector.
-    return this.mirror instanceof RedisVectorSets ? this.mirror.rescore(vector, out, k) : rescore(vector, out);
+    // Vector sets are asked for more than k (their int8 ranking may misplace near ties): the exact score picks k.
+    return rescore(vector, out).slice(0, k);
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {
