@@ -4,19 +4,16 @@
  * is given every second; and promtool. The system Prometheus, if the package started one on :9090, is never touched.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis-server.js';
-import { killOnExit } from './children.js';
+import { spawnTied } from './children.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
 /** The Debian package's own server listens here; tests never use it. */
 const SYSTEM_PORT = 9090;
-/** With it, the kernel kills prometheus when this process dies, even by SIGKILL: no orphan outlives a test run. */
-const SETPRIV = '/usr/bin/setpriv';
 /** How long a busy two-core machine may take to start Prometheus. */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -132,10 +129,7 @@ async function spawnOn(port: number, dir: string, config: string): Promise<Prome
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=info',
   ];
-  const child = existsSync(SETPRIV)
-    ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', PROMETHEUS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(PROMETHEUS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const forget = killOnExit(child);
+  const { child, forget } = spawnTied(PROMETHEUS, args, ['ignore', 'pipe', 'pipe']);
   let log = '';
   const collect = (d: Buffer) => {
     log += d.toString();

@@ -5,16 +5,15 @@
  * the test process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { killOnExit } from './children.js';
+import { killOnExit, spawnTied } from './children.js';
 import { freePort } from './redis-server.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
-const SETPRIV = '/usr/bin/setpriv';
 /** ms before a silent master is marked failed and its replica elected: short, for quick failover in tests. */
 const NODE_TIMEOUT_MS = 1_000;
 
@@ -55,10 +54,7 @@ function spawnNode(port: number, dir: string): ChildProcess {
     '--loglevel', 'warning',
     '--dir', dir,
   ];
-  const child = existsSync(SETPRIV)
-    ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', REDIS_SERVER, ...args], { stdio: 'ignore' })
-    : spawn(REDIS_SERVER, args, { stdio: 'ignore' });
-  const forget = killOnExit(child);
+  const { child, forget } = spawnTied(REDIS_SERVER, args, 'ignore');
   child.once('exit', () => forget());
   return child;
 }

@@ -3,18 +3,15 @@
  * persistence. Tests can kill it (a crash) and restart it empty on the same port, to exercise reconnects. The system's
  * Redis (Debian 12: 7.0) by default; `{ version: 8 }` runs the Redis 8 that test/setup/redis8.mjs unpacked (vector sets).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { redis8Command, redis8Paths } from '../setup/redis8.mjs';
-import { killOnExit } from './children.js';
+import { spawnTied } from './children.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 /** The system Redis listens here; tests never touch it. */
 const SYSTEM_PORT = 6379;
-/** With it, the kernel kills redis-server when this process dies, even by SIGKILL: no orphan outlives a test run. */
-const SETPRIV = '/usr/bin/setpriv';
 
 export interface RedisServer {
   /** redis://127.0.0.1:<port> */
@@ -97,10 +94,7 @@ async function spawnOn(port: number, opts: RedisServerOptions): Promise<ChildPro
     '--loglevel', 'warning',
   ];
   const cmd = serverCommand(opts, args);
-  const child = existsSync(SETPRIV)
-    ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', cmd.command, ...cmd.args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const forget = killOnExit(child);
+  const { child, forget } = spawnTied(cmd.command, cmd.args, ['ignore', 'pipe', 'pipe']);
 
   let log = '';
   const collect = (d: Buffer) => {
