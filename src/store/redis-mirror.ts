@@ -176,6 +176,7 @@ export class RedisMirror {
     );
     this.meta.clear();
     this.index.clear();
+    let sliceStart = performance.now();
     for await (const keys of scanEntryKeys(this.redis, this.prefix)) {
       const pipe = this.redis.pipeline();
       for (const k of keys) {
@@ -199,6 +200,11 @@ export class RedisMirror {
           model: model?.toString() ?? '',
         });
         if (vector) this.index.add(id, s, unpackVector(vector));
+        // An HNSW insert into a large scope takes milliseconds, and a batch holds 500: give requests a turn.
+        if (performance.now() - sliceStart > LOAD_SLICE_MS) {
+          await delay(0);
+          sliceStart = performance.now();
+        }
       }
     }
     this.lastEventIds = from;
@@ -289,6 +295,9 @@ type StreamReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 /** ms between tries to load the index on a cluster while some master does not answer. */
 const RELOAD_RETRY_MS = 250;
+
+/** ms of index building at most between turns of the event loop while the mirror loads. */
+const LOAD_SLICE_MS = 10;
 
 /** Events read per XREAD. */
 const READ_COUNT = 1000;
