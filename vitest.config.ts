@@ -68,6 +68,7 @@ const NOT_ON_THE_WORKER: Record<string, string> = {
   'queue-gone': 'the upstream queue counted in-process (metrics, inFlight); and workerd sees a client gone only when it next writes to it',
   'redis-replicas': 'replicas sharing a Redis store',
   'redis-cluster': 'replicas sharing a Redis store on a Redis Cluster',
+  'redis-cluster-server-search': 'replicas sharing a Redis store on a Redis 8 Cluster, searching inside Redis',
   'request-log': 'reads the request log from an in-process logger',
   'shutdown-keepalive': "Node's shutdown (drain, keep-alive connections told to close)",
   'single-flight-shared': "reads the coalesced count in-process; and the Worker's joiners share only a stored answer, so an upstream error is not shared",

@@ -360,10 +360,6 @@ export function parseConfig(flags: Record<string, string | boolean | undefined>,
   if (out.redisCluster !== true && String(out.redisUrl).includes(',')) {
     throw new ConfigError(`invalid setting --redis-url / REDIS_URL = ${JSON.stringify(redactUrlList(String(out.redisUrl)))}: several seed nodes need --redis-cluster / REDIS_CLUSTER=true`);
   }
-  // Server-side search's sweep and purge walk one node's keys; on a cluster they would miss the other masters'.
-  if (out.redisCluster === true && out.redisSearch === 'server') {
-    throw new ConfigError('invalid settings: --redis-search server / REDIS_SEARCH=server is for one Redis node; with --redis-cluster use --redis-search mirror');
-  }
   return Object.freeze(out) as Config;
 }
 

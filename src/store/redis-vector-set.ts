@@ -16,7 +16,7 @@
  * without walking the vector sets.
  */
 import type { ChainableCommander } from 'ioredis';
-import type { RedisClient } from './redis-connect.js';
+import { scanTargets, type RedisClient } from './redis-connect.js';
 import type { Logger } from '../observe/logger.js';
 import type { EventEntry } from './redis-codec.js';
 import { packVector } from './redis-codec.js';
@@ -158,34 +158,44 @@ export class RedisVectorSets {
   }
 
   /**
-   * Remove every element whose expiry has passed, scope by scope (SCAN over the expiry sets, then bounded batches
-   * from each), and count what is left. Every replica sweeps; the removals are idempotent.
+   * Remove every element whose expiry has passed, scope by scope (SCAN over the expiry sets of every master, then
+   * bounded batches from each), and count what is left. Every replica sweeps; the removals are idempotent.
    */
   async sweep(): Promise<number> {
     let removed = 0;
     let left = 0;
     const now = this.now();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:vexp:{*}`, 'COUNT', SWEEP_BATCH);
-      cursor = next;
-      for (const key of keys) {
-        const scope = key.slice(`${this.prefix}:vexp:{`.length, -1);
-        for (;;) {
-          const doomed = await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
-          if (doomed.length === 0) break;
-          const pipe = this.redis.pipeline();
-          for (const textKey of doomed) pipe.call('VREM', vectorSetKey(this.prefix, scope), textKey);
-          pipe.zrem(key, ...doomed);
-          await execOrThrow(pipe);
-          removed += doomed.length;
-          if (doomed.length < SWEEP_BATCH) break;
+    for (const node of scanTargets(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${this.prefix}:vexp:{*}`, 'COUNT', SWEEP_BATCH);
+        cursor = next;
+        for (const key of keys) {
+          const [gone, live] = await this.sweepScope(key, now);
+          removed += gone;
+          left += live;
         }
-        left += await this.redis.zcard(key);
-      }
-    } while (cursor !== '0');
+      } while (cursor !== '0');
+    }
     this.counted = left;
     return removed;
+  }
+
+  /** One scope's expired elements out, in bounded batches (each one slot's pipeline); returns [removed, left]. */
+  private async sweepScope(key: string, now: number): Promise<[number, number]> {
+    const scope = key.slice(`${this.prefix}:vexp:{`.length, -1);
+    let removed = 0;
+    for (;;) {
+      const doomed = await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+      if (doomed.length === 0) break;
+      const pipe = this.redis.pipeline();
+      for (const textKey of doomed) pipe.call('VREM', vectorSetKey(this.prefix, scope), textKey);
+      pipe.zrem(key, ...doomed);
+      await execOrThrow(pipe);
+      removed += doomed.length;
+      if (doomed.length < SWEEP_BATCH) break;
+    }
+    return [removed, await this.redis.zcard(key)];
   }
 
   private removeIn(pipe: ChainableCommander, scope: string, textKey: string): void {

@@ -1,7 +1,7 @@
 /**
- * @module test/helpers/redis-cluster: a throwaway Redis Cluster from Debian's redis-server 7: three masters and three
- * replicas on free loopback ports, no persistence, a short node timeout so that a killed master's replica takes
- * over within a few seconds. Every node runs under setpriv --pdeathsig (as in redis-server.ts), so none outlives
+ * @module test/helpers/redis-cluster: a throwaway Redis Cluster from Debian's redis-server 7 (or the Redis 8 of
+ * test/setup/redis8.mjs): three masters and three replicas on free loopback ports, no persistence, a short node
+ * timeout so that a killed master's replica takes over within a few seconds. Every node runs under setpriv --pdeathsig (as in redis-server.ts), so none outlives
  * the test process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { killOnExit, spawnTied } from './children.js';
-import { freePort } from './redis-server.js';
+import { freePort, serverCommand, type RedisServerOptions } from './redis-server.js';
 
-const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
 /** ms before a silent master is marked failed and its replica elected: short, for quick failover in tests. */
 const NODE_TIMEOUT_MS = 1_000;
@@ -37,7 +36,7 @@ export interface RedisClusterServer {
   stop(): Promise<void>;
 }
 
-function spawnNode(port: number, dir: string): ChildProcess {
+function spawnNode(port: number, dir: string, opts: RedisServerOptions): ChildProcess {
   const args = [
     '--port', String(port),
     '--bind', '127.0.0.1',
@@ -54,7 +53,8 @@ function spawnNode(port: number, dir: string): ChildProcess {
     '--loglevel', 'warning',
     '--dir', dir,
   ];
-  const { child, forget } = spawnTied(REDIS_SERVER, args, 'ignore');
+  const cmd = serverCommand(opts, args);
+  const { child, forget } = spawnTied(cmd.command, cmd.args, 'ignore');
   child.once('exit', () => forget());
   return child;
 }
@@ -114,14 +114,15 @@ async function clusterNodes(port: number): Promise<Array<{ port: number; master:
 }
 
 /** Start three masters and three replicas, create the cluster, and wait until every node reports cluster_state:ok. */
-export async function startRedisCluster(): Promise<RedisClusterServer> {
+/** @param opts `{ version: 8 }` for a cluster of Redis 8 nodes (vector sets); Debian's redis-cli 7 creates it alike */
+export async function startRedisCluster(opts: RedisServerOptions = {}): Promise<RedisClusterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'reprise-cluster-'));
   const ports: number[] = [];
   while (ports.length < 6) {
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
-  const children = new Map<number, ChildProcess>(ports.map((p) => [p, spawnNode(p, dir)]));
+  const children = new Map<number, ChildProcess>(ports.map((p) => [p, spawnNode(p, dir, opts)]));
   const alive = (p: number) => {
     const c = children.get(p);
     return c !== undefined && c.exitCode === null && c.signalCode === null;

@@ -77,7 +77,7 @@ export interface RedisServerOptions {
 }
 
 /** The command line of the chosen redis-server; the Redis 8 runs through its own dynamic loader. */
-function serverCommand(opts: RedisServerOptions, args: string[]): { command: string; args: string[] } {
+export function serverCommand(opts: RedisServerOptions, args: string[]): { command: string; args: string[] } {
   if (opts.version !== 8) return { command: REDIS_SERVER, args };
   if (!redis8Paths().exists) throw new Error('no Redis 8 in .cache/redis8: run node test/setup/redis8.mjs (npm test runs it first)');
   return redis8Command('server', args);
