@@ -4,7 +4,7 @@
  * expiry set in its entries' slot while scopes spread over the masters; a replica finds what another wrote; and the
  * sweep, delete and purge clear elements on every master, not only the one a SCAN would meet first.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../../src/observe/logger.js';
 import { entryKey } from '../../src/store/redis-codec.js';
@@ -13,9 +13,9 @@ import { RedisStore } from '../../src/store/redis.js';
 import type { Entry } from '../../src/store/types.js';
 import { startRedisCluster, type RedisClusterServer } from '../helpers/redis-cluster.js';
 import { randomUnit, rng } from '../helpers/vectors.js';
+import { redisStores, storeEntry } from '../helpers/redis-stores.js';
 import { storeContract } from './contract.js';
 
-type Options = ConstructorParameters<typeof RedisStore>[0];
 
 let cluster: RedisClusterServer;
 beforeAll(async () => {
@@ -25,21 +25,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-let prefixes = 0;
-const newPrefix = () => `rcv${process.pid}-${++prefixes}`;
-
-const open: RedisStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-async function startStore(opts: Partial<Options> & { prefix: string }): Promise<RedisStore> {
-  const store = new RedisStore({ url: cluster.url, cluster: true, timeoutMs: 1_000, logger: silentLogger, search: 'server', sweepMs: 0, ...opts });
-  open.push(store);
-  await store.start();
-  await store.synced();
-  return store;
-}
+const { newPrefix, start: startStore } = redisStores('rcv', () => ({ url: cluster.url, cluster: true, search: 'server', sweepMs: 0 }));
 
 storeContract(
   'RedisStore, server-side search, on a Redis 8 Cluster',
@@ -55,24 +41,7 @@ storeContract(
 const DIM = 16;
 const rand = rng(17);
 let seq = 0;
-function entry(over: Partial<Entry> & { scope: string }): Entry {
-  const n = ++seq;
-  const now = Date.now();
-  return {
-    id: `e${n}`,
-    textKey: `question ${n}?`,
-    text: `Question ${n}?`,
-    vector: randomUnit(DIM, rand),
-    response: { id: `chatcmpl-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${n}` } }] },
-    endpoint: 'chat',
-    model: 'gpt-4o-mini',
-    tenant: 'tenant-1',
-    namespace: 'default',
-    createdAt: now,
-    expiresAt: now + 60_000,
-    ...over,
-  };
-}
+const entry = (over: Partial<Entry> & { scope: string }): Entry => storeEntry(++seq, { vector: randomUnit(DIM, rand), ...over });
 
 /** How many elements a scope's vector set and expiry set hold, asked of the master that owns them. */
 async function held(prefix: string, scope: string): Promise<{ master: number; vset: number; expiries: number }> {

@@ -3,7 +3,7 @@
  * contract, a scope's keys in one slot while scopes spread over the masters, the shared streams split over the
  * masters, replicas kept in step through them, and the label channel and shared stats across the cluster.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { BudgetShare } from '../../src/cache/budget-share.js';
 import { ErrorBudget } from '../../src/cache/error-budget.js';
@@ -14,6 +14,7 @@ import { keyLayout, keySlot } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Entry, LabelBatch } from '../../src/store/types.js';
 import { startRedisCluster, type RedisClusterServer } from '../helpers/redis-cluster.js';
+import { redisStores, storeEntry } from '../helpers/redis-stores.js';
 import { storeContract } from './contract.js';
 
 let cluster: RedisClusterServer;
@@ -24,21 +25,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-let prefixes = 0;
-const newPrefix = () => `rc${process.pid}-${++prefixes}`;
-
-const open: RedisStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-async function startStore(prefix: string, opts: { labelPollMs?: number } = {}): Promise<RedisStore> {
-  const store = new RedisStore({ url: cluster.url, cluster: true, prefix, timeoutMs: 1_000, logger: silentLogger, ...opts });
-  open.push(store);
-  await store.start();
-  await store.synced();
-  return store;
-}
+const stores = redisStores('rc', () => ({ url: cluster.url, cluster: true }));
+const { newPrefix } = stores;
+const startStore = (prefix: string, opts: { labelPollMs?: number } = {}) => stores.start({ prefix, ...opts });
 
 storeContract(
   'RedisStore on a Redis Cluster',
@@ -61,22 +50,7 @@ function unit(seed: number): Float32Array {
 let seq = 0;
 function entry(over: Partial<Entry> = {}): Entry {
   const n = ++seq;
-  const now = Date.now();
-  return {
-    id: `e${n}`,
-    scope: `scope-${n}`,
-    textKey: `question ${n}?`,
-    text: `Question ${n}?`,
-    vector: unit(n),
-    response: { id: `chatcmpl-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${n}` } }] },
-    endpoint: 'chat',
-    model: 'gpt-4o-mini',
-    tenant: 'tenant-1',
-    namespace: 'default',
-    createdAt: now,
-    expiresAt: now + 60_000,
-    ...over,
-  };
+  return storeEntry(n, { vector: unit(n), ...over });
 }
 const label = (e: Entry | undefined) => (e?.response as { choices: Array<{ message: { content: string } }> } | undefined)?.choices[0]!.message.content;
 

@@ -5,7 +5,7 @@
  * entries leave their vector set.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../../src/observe/logger.js';
 import { packVector } from '../../src/store/redis-codec.js';
@@ -13,9 +13,8 @@ import { RedisStore } from '../../src/store/redis.js';
 import { expiryKey, vectorSetKey } from '../../src/store/redis-vector-set.js';
 import { entryId, type Entry } from '../../src/store/types.js';
 import { startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
+import { redisStores, storeEntry } from '../helpers/redis-stores.js';
 import { storeContract } from './contract.js';
-
-type Options = ConstructorParameters<typeof RedisStore>[0];
 
 let redis: RedisServer;
 let raw: Redis;
@@ -28,21 +27,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-let prefixes = 0;
-const newPrefix = () => `vs${process.pid}-${++prefixes}`;
-
-const open: RedisStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-async function startStore(opts: Partial<Options> & { prefix: string }): Promise<RedisStore> {
-  const store = new RedisStore({ url: redis.url, timeoutMs: 1_000, logger: silentLogger, search: 'server', sweepMs: 0, ...opts });
-  open.push(store);
-  await store.start();
-  await store.synced();
-  return store;
-}
+const { newPrefix, start: startStore } = redisStores('vs', () => ({ url: redis.url, search: 'server', sweepMs: 0 }));
 
 storeContract(
   'RedisStore, server-side search (Redis 8 vector sets)',
@@ -91,22 +76,7 @@ function near(base: Float32Array, cos: number, seed: number): Float32Array {
 let seq = 0;
 function entry(over: Partial<Entry> = {}): Entry {
   const n = ++seq;
-  const now = Date.now();
-  return {
-    id: `e${n}`,
-    scope: 'scope-x',
-    textKey: `question ${n}?`,
-    text: `Question ${n}?`,
-    vector: unit(n),
-    response: { id: `chatcmpl-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${n}` } }] },
-    endpoint: 'chat',
-    model: 'gpt-4o-mini',
-    tenant: 'tenant-1',
-    namespace: 'default',
-    createdAt: now,
-    expiresAt: now + 3_600_000,
-    ...over,
-  };
+  return storeEntry(n, { scope: 'scope-x', vector: unit(n), expiresAt: Date.now() + 3_600_000, ...over });
 }
 
 /** The textKeys in a scope's vector set, and in its expiry set. */

@@ -4,15 +4,14 @@
  * while Redis is down.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { silentLogger } from '../../src/observe/logger.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Entry } from '../../src/store/types.js';
 import { freePort, startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
+import { redisStores, storeEntry } from '../helpers/redis-stores.js';
 import { storeContract } from './contract.js';
-
-type Options = ConstructorParameters<typeof RedisStore>[0];
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -22,28 +21,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-let prefixes = 0;
-/** A fresh key prefix per store family, so tests never see each other's keys. */
-const newPrefix = () => `rt${process.pid}-${++prefixes}`;
-
-/** Stores opened by a test; closed after it. */
-const open: RedisStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-/**
- * Start a store on the file's Redis (or `opts.url`) and wait for its first sync.
- * @param how.synced wait for synced() @default true
- * @param how.track close it after the test @default true (false: the test closes it, e.g. before stopping Redis)
- */
-async function startStore(opts: Partial<Options> & { prefix: string }, how: { synced?: boolean; track?: boolean } = {}): Promise<RedisStore> {
-  const store = new RedisStore({ url: redis.url, timeoutMs: 100, logger: silentLogger, ...opts });
-  if (how.track !== false) open.push(store);
-  await store.start();
-  if (how.synced !== false) await store.synced();
-  return store;
-}
+const stores = redisStores('rt', () => ({ url: redis.url, timeoutMs: 100 }));
+const { newPrefix, start: startStore } = stores;
 
 // The contract is about behaviour, not latency: a generous command timeout keeps it steady on a busy machine.
 storeContract(
@@ -71,22 +50,7 @@ function unit(seed: number): Float32Array {
 let seq = 0;
 function entry(over: Partial<Entry> = {}): Entry {
   const n = ++seq;
-  const now = Date.now();
-  return {
-    id: `caller-id-${n}`,
-    scope: `scope-${n}`,
-    textKey: `question number ${n}?`,
-    text: `Question number ${n}?`,
-    vector: unit(n),
-    response: { id: `chatcmpl-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${n}` } }] },
-    endpoint: 'chat',
-    model: 'gpt-4o-mini',
-    tenant: 'tenant-1',
-    namespace: 'default',
-    createdAt: now,
-    expiresAt: now + 60_000,
-    ...over,
-  };
+  return storeEntry(n, { id: `caller-id-${n}`, textKey: `question number ${n}?`, text: `Question number ${n}?`, vector: unit(n), ...over });
 }
 
 /** Every key under `prefix`, via SCAN (never KEYS). */
