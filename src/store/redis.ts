@@ -21,6 +21,7 @@ import { StoreUnavailableError, execOrThrow, scanEntryKeys } from './redis-comma
 import { connectRedis, isCluster, nodesConnected, type RedisClient } from './redis-connect.js';
 import { keyLayout, type KeyLayout } from './redis-keys.js';
 import { RedisLabels } from './redis-labels.js';
+import { LayoutWatch } from './redis-layout.js';
 import { RedisMirror } from './redis-mirror.js';
 import { rescore } from './quantize.js';
 import { RedisVectorSets, type VectorQuant } from './redis-vector-set.js';
@@ -110,6 +111,7 @@ export class RedisStore implements Store {
   private readonly labelPollMs: number;
   /** stop functions of the label channels' readers */
   private readonly followers = new Set<() => void>();
+  private readonly layout: LayoutWatch;
   private state: StoreStatus = 'connecting';
   private isClosed = false;
 
@@ -136,6 +138,13 @@ export class RedisStore implements Store {
       prefix: this.prefix,
       layout: this.keys,
       index: { ...(opts.hnswMin !== undefined && { hnswMin: opts.hnswMin }), ...(opts.largeIndex && { largeIndex: opts.largeIndex }) },
+      now: opts.now ?? Date.now,
+      logger: this.logger,
+    });
+    this.layout = new LayoutWatch({
+      redis: this.redis,
+      prefix: this.prefix,
+      layout: { shards: this.keys.eventStreams.length, search: opts.search ?? 'mirror' },
       now: opts.now ?? Date.now,
       logger: this.logger,
     });
@@ -172,6 +181,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.isClosed = true;
     this.mirror.stop();
+    this.layout.stop();
     for (const stop of [...this.followers]) stop();
     // The event reader sits in a blocking XREAD: it is cut. Writes still queued (a store at the end of the drain)
     // are let finish with QUIT, for at most a second if Redis is not answering.
@@ -431,6 +441,7 @@ export class RedisStore implements Store {
   private onReady(): void {
     this.state = 'ready';
     this.restoreSecrets();
+    this.layout.onConnected();
     this.logger.info({}, 'redis connected; loading the vector index');
     this.mirror.onConnected();
   }

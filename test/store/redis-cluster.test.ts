@@ -90,6 +90,14 @@ describe('RedisStore on a cluster: where keys live', () => {
 });
 
 describe('RedisStore on a cluster: replicas', () => {
+  it('a replica started with other --redis-shards than the cache’s replicas logs an error naming both', async () => {
+    const prefix = newPrefix();
+    await stores.start({ prefix, shards: 16 });
+    const errors: string[] = [];
+    await stores.start({ prefix, shards: 8, logger: { ...silentLogger, error: (_o, msg) => errors.push(String(msg)) } });
+    await vi.waitFor(() => expect(errors.join('\n')).toContain('another replica uses --redis-shards 16 and this one 8'), { interval: 20, timeout: 5_000 });
+  });
+
   it('an entry written through one store is found by another, and a delete and a purge reach it', async () => {
     const prefix = newPrefix();
     const [a, b] = [await startStore(prefix), await startStore(prefix)];
