@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { silentLogger } from '../../src/observe/logger.js';
 import { RedisStore } from '../../src/store/redis.js';
-import type { Entry } from '../../src/store/types.js';
+import { FlatIndex } from '../../src/store/flat-index.js';
+import type { Entry, IndexFactory } from '../../src/store/types.js';
 import { freePort, startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
 import { redisStores, storeEntry } from '../helpers/redis-stores.js';
 import { storeContract } from './contract.js';
@@ -314,6 +315,46 @@ describe('RedisStore: replicas', () => {
       expect(await s.getExact(e.scope, e.textKey)).toBeUndefined();
       expect(await s.search(e.scope, e.vector!, 1)).toEqual([]);
     }
+  });
+});
+
+describe('RedisStore: a replica loading a large mirror', () => {
+  it('gives other work a turn while it builds the index, rather than holding the event loop for a whole batch', async () => {
+    const prefix = newPrefix();
+    const writer = await startStore({ prefix, timeoutMs: 5_000 });
+    const N = 1_000;
+    for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: 100 }, () => writer.put(entry({ scope: 'big' }), 600)));
+    // An index whose every insert takes 2 ms of CPU, as HNSW does in a large scope: 2 s of building in all.
+    const slow: IndexFactory = (dim) => {
+      const flat = new FlatIndex(dim);
+      return {
+        get size() {
+          return flat.size;
+        },
+        add(key, vector) {
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+          flat.add(key, vector);
+        },
+        remove: (key) => flat.remove(key),
+        search: (vector, k) => flat.search(vector, k),
+      };
+    };
+    // A timer that re-arms itself: it runs once per turn the event loop gets.
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      if (!counting) return;
+      turns++;
+      setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    const replica = await startStore({ prefix, hnswMin: 0, largeIndex: slow, timeoutMs: 5_000 });
+    counting = false;
+    expect(replica.size()).toBe(N);
+    // Held for each SCAN batch of 500 inserts, the loop would turn only at the load's few Redis round trips (under
+    // 10); given a turn every 10 ms of building, it turns about 200 times, more on a slower machine.
+    expect(turns).toBeGreaterThan(50);
   });
 });
 
