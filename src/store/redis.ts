@@ -22,7 +22,7 @@ import { connectRedis, isCluster, nodesConnected, type RedisClient } from './red
 import { keyLayout, type KeyLayout } from './redis-keys.js';
 import { RedisLabels } from './redis-labels.js';
 import { LayoutWatch } from './redis-layout.js';
-import { RedisMirror } from './redis-mirror.js';
+import { RedisMirror, type NearEntry } from './redis-mirror.js';
 import { rescore } from './quantize.js';
 import { RedisVectorSets, type VectorQuant } from './redis-vector-set.js';
 import { entryId, matchesPurge, parseEntryId, type Candidate, type Entry, type IndexFactory, type LabelChannel, type PurgeFilter, type Store } from './types.js';
@@ -112,6 +112,7 @@ export class RedisStore implements Store {
   /** stop functions of the label channels' readers */
   private readonly followers = new Set<() => void>();
   private readonly layout: LayoutWatch;
+  private readonly now: () => number;
   private state: StoreStatus = 'connecting';
   private isClosed = false;
 
@@ -119,6 +120,7 @@ export class RedisStore implements Store {
     this.prefix = opts.prefix ?? 'reprise';
     this.keys = keyLayout(this.prefix, opts.cluster ? (opts.shards ?? 16) : undefined);
     this.logger = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
     this.streamLength = opts.streamLength ?? 10_000;
     this.labelStreamLength = opts.labelStreamLength ?? 10_000;
     this.labelPollMs = opts.labelPollMs ?? 100;
@@ -244,19 +246,36 @@ export class RedisStore implements Store {
     this.ensureReady();
     const near = await this.mirror.search(scope, vector, k);
     if (near.length === 0) return [];
-    // One round trip for all candidates; one that has vanished from Redis leaves the mirror too.
+    const first = await this.read(near);
+    let found = first.found;
+    // Server-side search asks first without passing over expired elements (twice as fast); if expired ones not yet
+    // swept filled the reply, a live one may have been left out: ask again, passing over them in Redis.
+    if (this.mirror instanceof RedisVectorSets && found.length < k && first.gone > 0 && near.length === this.mirror.asked(k)) {
+      ({ found } = await this.read(await this.mirror.search(scope, vector, k, true)));
+    }
+    // The mirror's index proposes (an i8 one with approximate scores); the entry read holds the float vector.
+    // Vector sets are asked for more than k (their int8 ranking may misplace near ties): the exact score picks k.
+    return rescore(vector, found).slice(0, k);
+  }
+
+  /**
+   * The candidates' entries, in one round trip. One that has vanished from Redis leaves the mirror too; with
+   * server-side search so does one past its expiry (its key may outlive it by a moment, or by a clock's skew).
+   */
+  private async read(near: NearEntry[]): Promise<{ found: Candidate[]; gone: number }> {
+    if (near.length === 0) return { found: [], gone: 0 };
     const pipe = this.redis.pipeline();
     for (const n of near) pipe.hgetallBuffer(entryKey(this.prefix, n.scope, n.textKey));
     const hashes = await execOrThrow(pipe);
-    const out: Candidate[] = [];
+    const now = this.now();
+    const checkExpiry = this.mirror instanceof RedisVectorSets;
+    const found: Candidate[] = [];
     near.forEach((n, i) => {
       const entry = decodeEntry(n.id, hashes[i] as Record<string, Buffer>);
-      if (entry) out.push({ entry, score: n.score });
+      if (entry && !(checkExpiry && entry.expiresAt <= now)) found.push({ entry, score: n.score });
       else void Promise.resolve(this.mirror.forget(n.id)).catch(() => {});
     });
-    // The mirror's index proposes (an i8 one with approximate scores); the entry read holds the float vector.
-    // Vector sets are asked for more than k (their int8 ranking may misplace near ties): the exact score picks k.
-    return rescore(vector, out).slice(0, k);
+    return { found, gone: near.length - found.length };
   }
 
   async put(entry: Entry, ttlSeconds: number): Promise<void> {

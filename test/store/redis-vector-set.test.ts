@@ -154,10 +154,35 @@ describe('server-side search: what is in Redis', () => {
     let t = Date.now();
     const store = await startStore({ prefix, now: () => t });
     const q = unit(3);
-    await store.put(entry({ textKey: 'near-but-expiring', vector: near(q, 0.99, 1) }), 1);
-    await store.put(entry({ textKey: 'farther', vector: near(q, 0.8, 2) }), 3_600);
+    // As the pipeline writes them: expiresAt is when the TTL given to put runs out.
+    await store.put(entry({ textKey: 'near-but-expiring', vector: near(q, 0.99, 1), expiresAt: t + 1_000 }), 1);
+    await store.put(entry({ textKey: 'farther', vector: near(q, 0.8, 2), expiresAt: t + 3_600_000 }), 3_600);
     t += 1_001;
     expect((await store.search('scope-x', q, 1)).map((c) => c.entry.textKey)).toEqual(['farther']);
+  });
+
+  it('expired elements not yet swept that fill the first reply: a second search passes over them in Redis', async () => {
+    const prefix = newPrefix();
+    let t = Date.now();
+    const store = await startStore({ prefix, now: () => t });
+    const q = unit(4);
+    // Eight expiring entries nearer the query than the one live one: VSIM's first reply (k × 2 = 2) holds none of it.
+    for (let i = 0; i < 8; i++) await store.put(entry({ textKey: `crowd${i}`, vector: near(q, 0.99 - i * 0.001, 40 + i), expiresAt: t + 1_000 }), 1);
+    await store.put(entry({ textKey: 'live', vector: near(q, 0.8, 60), expiresAt: t + 3_600_000 }), 3_600);
+    t += 1_001;
+    const calls: string[] = [];
+    const spy = (store as unknown as { redis: { call: (...a: unknown[]) => unknown } }).redis;
+    const call = spy.call.bind(spy);
+    spy.call = (...a: unknown[]) => {
+      if (a[0] === 'VSIM') calls.push(a.includes('FILTER') ? 'filtered' : 'plain');
+      return call(...a);
+    };
+    expect((await store.search('scope-x', q, 1)).map((c) => c.entry.textKey)).toEqual(['live']);
+    expect(calls).toEqual(['plain', 'filtered']);
+    // With nothing expired in the way, one plain VSIM is all.
+    calls.length = 0;
+    expect((await store.search('scope-x', near(q, 0.8, 60), 1)).map((c) => c.entry.textKey)).toEqual(['live']);
+    expect(calls).toEqual(['plain']);
   });
 
   it('an element whose entry was deleted in Redis itself is dropped by the search that meets it', async () => {
