@@ -2,7 +2,11 @@
  * @module bench/scale: lookup latency (k=4), memory per entry and recall@1 of one scope holding 10k, 100k and 1M
  * vectors, for the exact scan (FlatIndex) and HNSW (HnswIndex over usearch, with its defaults: HNSW_DEFAULTS).
  *
- * Run: npx tsx bench/scale.ts [--build] [--rebuild] [--no-real] [--sizes 10000,100000,1000000] [--dim 384] [--ef 64,96,128]
+ * Run: npx tsx bench/scale.ts [--build] [--rebuild] [--no-real] [--sizes 10000,100000,1000000] [--dim 384] [--ef 64,96,128] [--redis 100000]
+ *
+ * Beside the in-process index it reports the Redis store's two ways to search (mirror, server-side vector sets) at
+ * 100k entries, from bench/redis-memory.ts's last run; `--redis N` runs that measurement again first, with N entries
+ * (about half an hour at 100k here).
  *
  * Building HNSW is the slow part on a 2-core machine (a few hundred inserts/s at M=96), so the native indexes of 100k
  * and 1M and their exact-scan ground truth are cached under bench/.cache/scale/, keyed by the data generator and
@@ -22,6 +26,7 @@ import { expansionSearchFor, HnswIndex } from '../src/store/hnsw-index.js';
 import { BUILD_PER_S, CACHE, cachePaths, EF_ADD, GEN, isCachedGraph, M, QUERIES, SEED, syntheticKey } from './lib/scale-cache.js';
 import { machine, summarize, table, writeResult, writeSummary } from './lib/stats.js';
 import { Generator, nearDuplicates } from './lib/synthetic.js';
+import { lastRedisModes, measureRedisModes, redisModesTable, saveRedisModes } from './lib/redis-modes.js';
 import { lineChart, writeChart } from './lib/svg.js';
 
 // usearch's ESM build is broken (see src/store/hnsw-index.ts); its CJS build loads fine.
@@ -39,6 +44,8 @@ const { values: args } = parseArgs({
     'no-real': { type: 'boolean', default: false },
     /** ef_search values to measure; `default` or 0: HnswIndex's own, by index size (default: default,64,128) */
     ef: { type: 'string' },
+    /** entries for the Redis store's side-by-side (bench/lib/redis-modes.ts); absent: report its last run */
+    redis: { type: 'string' },
   },
 });
 // bench/run.ts passes BENCH_QUICK=1 for smoke tests and BENCH_DEADLINE (epoch ms) for its time budget.
@@ -402,9 +409,17 @@ if (!args['no-real'] && !QUICK && DEADLINE - Date.now() > 20_000) {
     coverage.push('scale: realism check (real USE-lite vectors) skipped: no embedding cache yet; bench/quality makes it, so a later run has it.');
   }
 } else if (!args['no-real']) coverage.push('scale: realism check skipped: not enough time left in the bench budget.');
+if (args.redis) saveRedisModes(await measureRedisModes({ entries: Number(args.redis), dim: DIM, command: `npx tsx bench/scale.ts --redis ${args.redis}`, log }));
 report(results, realism, (performance.now() - started) / 1000);
 
 // ---- report ----
+
+/** The Redis store's mirror against server-side search, from the last bench/redis-memory.ts (or --redis) run. */
+function redisSection(): string[] {
+  const r = lastRedisModes();
+  if (!r) return ['## The Redis store: mirror vs server-side search', 'Not measured yet: run `npx tsx bench/redis-memory.ts` (or this bench with `--redis 100000`).', ''];
+  return ['## The Redis store: mirror vs server-side search', ...(args.redis ? [] : [`From the last run of bench/redis-memory.ts (not re-run here; \`--redis ${r.entries}\` would).`, '']), ...redisModesTable(r), ''];
+}
 
 /** "Why M=…": the bench/hnsw-sweep.ts runs kept in bench/results/hnsw-sweep.json, as a table. */
 function whyM(): string[] {
@@ -505,6 +520,7 @@ function report(rs: Array<Record<string, any>>, real: Array<Record<string, any>>
     '',
     realRows.length ? `The real rows are USE-lite vectors of the qqp-dev and paraphrase-easy sentences (bench/quality's cache); every 40th sentence is held out and used as a novel query, whose paraphrase is often stored. The synthetic row is this bench's generator at the same N and dimension. Where real recall and self-found are higher than synthetic, the synthetic numbers above are pessimistic.` : '',
     '',
+    ...redisSection(),
     ...whyM(),
     '## Method and caveats',
     '- Data: synthetic unit vectors = 0.47 × a shared mean direction + one of 1,000 topic centroids (Zipf 0.5 popularity) + isotropic gaussian noise whose scale is drawn per vector from 0.7–1.3, normalised: cosine ≈ 0.1 across topics and ≈ 0.55 within one. Seeded and deterministic (bench/lib/synthetic.ts). The noise is full-rank, so within a topic the distance between two vectors is set almost entirely by their two noise scales: the least noisy vectors are everyone\'s nearest neighbours (hubs) and the noisiest are nobody\'s. That is the hard case for graph indexes, and it grows with the topics (1M puts up to 16k vectors in one); real embeddings also have hubs, but neighbours that differ in more than one "genericness" number.',
