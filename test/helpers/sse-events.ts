@@ -52,7 +52,9 @@ export async function startSseServer(): Promise<SseServer> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // One connection per answer: a kept-alive socket left idle past the server's 5 s keep-alive (a long test in
+      // between) can be closed just as the client reuses it, which fails the next request with "other side closed".
+      res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'close' });
       res.end(serving);
     });
   });
