@@ -132,7 +132,7 @@ export class RedisStore implements Store {
       prefix: this.prefix,
       ...(opts.vectorQuant && { quant: opts.vectorQuant }),
       ...(opts.sweepMs !== undefined && { sweepMs: opts.sweepMs }),
-      now: opts.now ?? Date.now,
+      now: this.now,
       logger: this.logger,
     }) : new RedisMirror({
       redis: this.redis,
@@ -140,14 +140,14 @@ export class RedisStore implements Store {
       prefix: this.prefix,
       layout: this.keys,
       index: { ...(opts.hnswMin !== undefined && { hnswMin: opts.hnswMin }), ...(opts.largeIndex && { largeIndex: opts.largeIndex }) },
-      now: opts.now ?? Date.now,
+      now: this.now,
       logger: this.logger,
     });
     this.layout = new LayoutWatch({
       redis: this.redis,
       prefix: this.prefix,
       layout: { shards: this.keys.eventStreams.length, search: opts.search ?? 'mirror' },
-      now: opts.now ?? Date.now,
+      now: this.now,
       logger: this.logger,
     });
     this.redis.on('ready', () => void nodesConnected(this.redis).then(() => this.redis.status === 'ready' && this.onReady()));
