@@ -21,6 +21,7 @@ import { RedisStore } from '../../src/store/redis.js';
 import { entryId, type Entry } from '../../src/store/types.js';
 import { startRedis } from '../../test/helpers/redis-server.js';
 import { randomUnit, rng } from '../../test/helpers/vectors.js';
+import { percentile } from './stats.js';
 
 export interface ModeRow {
   mode: 'mirror' | 'server';
@@ -73,7 +74,6 @@ function near(base: Float32Array, cos: number, rand: () => number): Float32Array
   const s = Math.sqrt(1 - cos * cos);
   return base.map((x, i) => cos * x + (s * perp[i]!) / pn);
 }
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** A typical short chat answer: ~600 bytes of JSON. */
@@ -171,7 +171,7 @@ export async function measureRedisModes(opts: {
       await raw.ping();
       pings.push(performance.now() - t);
     }
-    const ping = { p50: pct(pings, 50), p99: pct(pings, 99) };
+    const ping = { p50: percentile(pings, 50), p99: percentile(pings, 99) };
 
     const modes: ModeRow[] = [];
     const jobDir = mkdtempSync(join(tmpdir(), 'reprise-bench-'));

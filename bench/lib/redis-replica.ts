@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { hnswFactory } from '../../src/store/hnsw-index.js';
 import { RedisStore } from '../../src/store/redis.js';
+import { percentile } from './stats.js';
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
   url: string; prefix: string; scope: string; mode: 'mirror' | 'server'; k: number; queries: number[][]; truth: string[];
 };
 const gc = (globalThis as { gc?: () => void }).gc!;
 const queries = job.queries.map((q) => Float32Array.from(q));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 gc();
 gc();
@@ -43,4 +43,4 @@ for (const [i, q] of queries.entries()) {
   if (found[0]?.entry.textKey === job.truth[i]) hits++;
 }
 await replica.close();
-process.stdout.write(`${JSON.stringify({ startupMs, maxStallMs: stalls.max / 1e6, rss, hitP50: pct(lat, 50), hitP99: pct(lat, 99), recall: hits / queries.length })}\n`);
+process.stdout.write(`${JSON.stringify({ startupMs, maxStallMs: stalls.max / 1e6, rss, hitP50: percentile(lat, 50), hitP99: percentile(lat, 99), recall: hits / queries.length })}\n`);
