@@ -235,6 +235,13 @@ export const OPTIONS = {
     doc: 'where --store redis searches vectors: mirror (an index in each replica, any Redis 6+) or server (Redis 8 vector sets; replicas hold no index)',
     schema: z.enum(['mirror', 'server']),
   },
+  redisSearchEf: {
+    flag: 'redis-search-ef',
+    env: 'REDIS_SEARCH_EF',
+    default: '200',
+    doc: 'with --redis-search server: how many candidates VSIM\'s graph search keeps (its EF); higher finds the nearest entry more often in large scopes and takes longer (Redis\' own default is 100)',
+    schema: int(1, 100_000),
+  },
   redisPrefix: {
     flag: 'redis-prefix',
     env: 'REDIS_PREFIX',

@@ -37,6 +37,7 @@ const EXPECTED_DEFAULTS: { [K in OptionName]: Config[K] } = {
   redisShards: 16,
   redisTimeoutMs: 100,
   redisSearch: 'mirror',
+  redisSearchEf: 200,
   redisPrefix: 'reprise',
   adminToken: '',
   bodyLimit: 20 * 1024 * 1024,
@@ -257,6 +258,9 @@ describe('Redis Cluster settings', () => {
     // Server-side search on a cluster: its sweep walks every master (test/store/redis-cluster-vector-set.test.ts).
     expect(parseConfig({ 'redis-cluster': 'true', 'redis-search': 'server' }, {}).redisSearch).toBe('server');
     expect(parseConfig({ 'redis-search': 'server' }, {}).redisSearch).toBe('server');
+    expect(parseConfig({}, { REDIS_SEARCH_EF: '400' }).redisSearchEf).toBe(400);
+    expect(configError({ 'redis-search-ef': '0' }).message).toContain('--redis-search-ef');
+    expect(configError({ 'redis-search-ef': '1.5' }).message).toContain('--redis-search-ef');
   });
 });
 

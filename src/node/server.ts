@@ -261,7 +261,7 @@ function createStore(config: Config, logger: Logger, now?: () => number): Store 
   const index = { ...indexOptions(config), ...(now && { now }) };
   if (config.store === 'redis') {
     const cluster = config.redisCluster ? { cluster: true, shards: config.redisShards } : {};
-    return new RedisStore({ url: config.redisUrl, ...cluster, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, search: config.redisSearch, logger, ...index });
+    return new RedisStore({ url: config.redisUrl, ...cluster, prefix: config.redisPrefix, timeoutMs: config.redisTimeoutMs, search: config.redisSearch, searchEf: config.redisSearchEf, logger, ...index });
   }
   return new MemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxMemory, ...index });
 }

@@ -55,6 +55,8 @@ export interface RedisStoreOptions {
   vectorQuant?: VectorQuant;
   /** ms between sweeps of expired vector-set elements, with `search: "server"`; 0 = none @default 60000 */
   sweepMs?: number;
+  /** VSIM's EF (recall against time), with `search: "server"` @default 200 */
+  searchEf?: number;
   hnswMin?: number;
   largeIndex?: IndexFactory;
   now?: () => number;
@@ -132,6 +134,7 @@ export class RedisStore implements Store {
       prefix: this.prefix,
       ...(opts.vectorQuant && { quant: opts.vectorQuant }),
       ...(opts.sweepMs !== undefined && { sweepMs: opts.sweepMs }),
+      ...(opts.searchEf !== undefined && { searchEf: opts.searchEf }),
       now: this.now,
       logger: this.logger,
     }) : new RedisMirror({

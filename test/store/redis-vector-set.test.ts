@@ -117,6 +117,31 @@ describe('VSIM scores against exact cosine', () => {
   });
 });
 
+describe('VSIM\'s EF', () => {
+  /** The EF of the VSIM commands a search sends, read back from Redis' slow log with every command logged. */
+  async function efSent(store: RedisStore, q: Float32Array): Promise<string[]> {
+    await raw.config('SET', 'slowlog-log-slower-than', '0');
+    try {
+      await raw.slowlog('RESET');
+      expect(await store.search('scope-x', q, 1)).toHaveLength(1);
+      const log = (await raw.slowlog('GET', 100)) as Array<[number, number, number, string[]]>;
+      return log.map((e) => e[3]).filter((args) => args[0]?.toUpperCase() === 'VSIM').map((args) => args[args.indexOf('EF') + 1]!);
+    } finally {
+      await raw.config('SET', 'slowlog-log-slower-than', '10000');
+    }
+  }
+
+  it('a search asks VSIM for EF 200 by default (twice Redis\' own: recall at 100k, README), or for searchEf', async () => {
+    const prefix = newPrefix();
+    const q = unit(11);
+    const writer = await startStore({ prefix });
+    await writer.put(entry({ textKey: 'ef', vector: q }), 60);
+    expect(await efSent(writer, q)).toEqual(['200']);
+    const tuned = await startStore({ prefix, searchEf: 500 });
+    expect(await efSent(tuned, q)).toEqual(['500']);
+  });
+});
+
 describe('server-side search: what is in Redis', () => {
   it('one vector set per scope, in the slot of the scope’s entry keys, holding no key of the entry-key pattern', async () => {
     const prefix = newPrefix();
