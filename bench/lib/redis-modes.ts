@@ -20,7 +20,7 @@ import { packVector } from '../../src/store/redis-codec.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { entryId, type Entry } from '../../src/store/types.js';
 import { startRedis } from '../../test/helpers/redis-server.js';
-import { randomUnit, rng } from '../../test/helpers/vectors.js';
+import { dot, randomUnit, rng, toward } from '../../test/helpers/vectors.js';
 import { percentile } from './stats.js';
 
 export interface ModeRow {
@@ -60,20 +60,6 @@ export interface RedisModesResult {
   quant: { q8RecallAt1: number; noquantRecallAt1: number; q8VectorSetBytesPerEntry: number; noquantVectorSetBytesPerEntry: number };
 }
 
-const dot = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
-/** `base` turned towards a random direction, to cosine `cos` with it: a paraphrase of the stored question. */
-function near(base: Float32Array, cos: number, rand: () => number): Float32Array {
-  const r = randomUnit(base.length, rand);
-  const d = dot(r, base);
-  const perp = r.map((x, i) => x - d * base[i]!);
-  const pn = Math.hypot(...perp);
-  const s = Math.sqrt(1 - cos * cos);
-  return base.map((x, i) => cos * x + (s * perp[i]!) / pn);
-}
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** A typical short chat answer: ~600 bytes of JSON. */
@@ -154,7 +140,7 @@ export async function measureRedisModes(opts: {
 
     // Queries: paraphrases (cosine 0.9) of random stored questions, with their exact nearest neighbour.
     const qrand = rng(7);
-    const queries = Array.from({ length: QUERIES }, () => near(vectors[Math.floor(qrand() * N)]!, 0.9, qrand));
+    const queries = Array.from({ length: QUERIES }, () => toward(vectors[Math.floor(qrand() * N)]!, 0.9, qrand));
     const truth = queries.map((q) => {
       let best = -1;
       let bi = -1;

@@ -51,9 +51,9 @@ const SWEEP_BATCH = 500;
 /** Extra candidates asked of VSIM, so that int8 ranking errors rarely push the exact best out of the top k. */
 const OVERFETCH = 2;
 /**
- * VSIM's EF by default: twice Redis' own (100). At 100,000 random 384-d vectors in one set, 100 found the nearest
- * element 92.4% of the time and 200 98.6%, for about 3 ms more per search (400: 100%, 7.5 ms more); a miss costs an
- * upstream call, so recall comes before those milliseconds (README, "Several replicas").
+ * VSIM's EF by default: twice Redis' own (100). At 100,000 random 384-d vectors in one set (bench/redis-search-ef.ts),
+ * 100 found the nearest element 92.4% of the time and 200 98.2%, for about 3 ms more per search (400: 100%, 8 ms
+ * more); a search VSIM misses is an upstream call, so those 3 ms are worth it (README, "Several replicas").
  */
 export const DEFAULT_SEARCH_EF = 200;
 

@@ -38,3 +38,13 @@ export function dot(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
+
+/** `base` turned towards a random direction, to cosine `cos` with it: a paraphrase of a stored question. */
+export function toward(base: Float32Array, cos: number, rand: () => number): Float32Array {
+  const r = randomUnit(base.length, rand);
+  const d = dot(r, base);
+  const perp = r.map((x, i) => x - d * base[i]!);
+  const pn = Math.hypot(...perp);
+  const s = Math.sqrt(1 - cos * cos);
+  return base.map((x, i) => cos * x + (s * perp[i]!) / pn);
+}
