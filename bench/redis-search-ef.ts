@@ -12,7 +12,8 @@
 import { packVector } from '../src/store/redis-codec.js';
 import { DEFAULT_SEARCH_EF } from '../src/store/redis-vector-set.js';
 import { startRedis } from '../test/helpers/redis-server.js';
-import { dot, randomUnit, rng, toward } from '../test/helpers/vectors.js';
+import { randomUnit, rng } from '../test/helpers/vectors.js';
+import { paraphraseQueries, pingMs } from './lib/recall-queries.js';
 import { percentile, table, writeResult, writeSummary } from './lib/stats.js';
 
 const entries = Number(process.argv[2] ?? 100_000);
@@ -38,25 +39,9 @@ try {
   }
   const addSeconds = (performance.now() - t0) / 1000;
 
-  const qrand = rng(7);
-  const queries = Array.from({ length: QUERIES }, () => toward(vectors[Math.floor(qrand() * entries)]!, 0.9, qrand));
-  const truth = queries.map((q) => {
-    let best = -Infinity;
-    let at = -1;
-    for (let i = 0; i < entries; i++) {
-      const s = dot(q, vectors[i]!);
-      if (s > best) [best, at] = [s, i];
-    }
-    return `q${at}`;
-  });
-
-  const pings: number[] = [];
-  for (let i = 0; i < 2_000; i++) {
-    const t = performance.now();
-    await raw.ping();
-    pings.push(performance.now() - t);
-  }
-  const ping = { p50: percentile(pings, 50), p99: percentile(pings, 99) };
+  const { queries, nearest } = paraphraseQueries(vectors, QUERIES);
+  const truth = nearest.map((i) => `q${i}`);
+  const ping = await pingMs(raw);
 
   const rows = [];
   for (const ef of efs) {

@@ -20,8 +20,8 @@ import { packVector } from '../../src/store/redis-codec.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { entryId, type Entry } from '../../src/store/types.js';
 import { startRedis } from '../../test/helpers/redis-server.js';
-import { dot, randomUnit, rng, toward } from '../../test/helpers/vectors.js';
-import { percentile } from './stats.js';
+import { randomUnit, rng } from '../../test/helpers/vectors.js';
+import { paraphraseQueries, pingMs } from './recall-queries.js';
 
 export interface ModeRow {
   mode: 'mirror' | 'server';
@@ -139,25 +139,9 @@ export async function measureRedisModes(opts: {
     log('wrote the NOQUANT copy');
 
     // Queries: paraphrases (cosine 0.9) of random stored questions, with their exact nearest neighbour.
-    const qrand = rng(7);
-    const queries = Array.from({ length: QUERIES }, () => toward(vectors[Math.floor(qrand() * N)]!, 0.9, qrand));
-    const truth = queries.map((q) => {
-      let best = -1;
-      let bi = -1;
-      for (let i = 0; i < N; i++) {
-        const s = dot(q, vectors[i]!);
-        if (s > best) [best, bi] = [s, i];
-      }
-      return `q${bi}`;
-    });
-
-    const pings: number[] = [];
-    for (let i = 0; i < 2_000; i++) {
-      const t = performance.now();
-      await raw.ping();
-      pings.push(performance.now() - t);
-    }
-    const ping = { p50: percentile(pings, 50), p99: percentile(pings, 99) };
+    const { queries, nearest } = paraphraseQueries(vectors, QUERIES);
+    const truth = nearest.map((i) => `q${i}`);
+    const ping = await pingMs(raw);
 
     const modes: ModeRow[] = [];
     const jobDir = mkdtempSync(join(tmpdir(), 'reprise-bench-'));
