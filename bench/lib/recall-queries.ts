@@ -3,13 +3,16 @@
  * with their exact nearest (brute force), and a PING round trip to the same Redis as the baseline of its latencies.
  */
 import type { Redis } from 'ioredis';
-import { dot, rng, toward } from '../../test/helpers/vectors.js';
+import { dot, randomUnit, rng, toward } from '../../test/helpers/vectors.js';
 import { percentile } from './stats.js';
 
 /** `count` paraphrases (cosine 0.9) of random stored vectors, and the index of each one's exact nearest. */
 export function paraphraseQueries(vectors: Float32Array[], count: number, seed = 7): { queries: Float32Array[]; nearest: number[] } {
   const rand = rng(seed);
-  const queries = Array.from({ length: count }, () => toward(vectors[Math.floor(rand() * vectors.length)]!, 0.9, rand));
+  const queries = Array.from({ length: count }, () => {
+    const base = vectors[Math.floor(rand() * vectors.length)]!;
+    return toward(base, 0.9, randomUnit(base.length, rand));
+  });
   const nearest = queries.map((q) => {
     let best = -Infinity;
     let at = -1;

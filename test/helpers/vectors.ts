@@ -39,11 +39,10 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-/** `base` turned towards a random direction, to cosine `cos` with it: a paraphrase of a stored question. */
-export function toward(base: Float32Array, cos: number, rand: () => number): Float32Array {
-  const r = randomUnit(base.length, rand);
-  const d = dot(r, base);
-  const perp = r.map((x, i) => x - d * base[i]!);
+/** `base` turned towards `dir` (any direction but its own), to cosine `cos` with it: a paraphrase of a stored question. */
+export function toward(base: Float32Array, cos: number, dir: Float32Array): Float32Array {
+  const d = dot(dir, base);
+  const perp = dir.map((x, i) => x - d * base[i]!);
   const pn = Math.hypot(...perp);
   const s = Math.sqrt(1 - cos * cos);
   return base.map((x, i) => cos * x + (s * perp[i]!) / pn);

@@ -14,6 +14,7 @@ import { expiryKey, vectorSetKey } from '../../src/store/redis-vector-set.js';
 import { entryId, type Entry } from '../../src/store/types.js';
 import { startRedis, startRelay, type RedisServer } from '../helpers/redis-server.js';
 import { redisStores, storeEntry } from '../helpers/redis-stores.js';
+import { dot, toward } from '../helpers/vectors.js';
 import { storeContract } from './contract.js';
 
 let redis: RedisServer;
@@ -58,20 +59,8 @@ function unit(seed: number, dim = DIM): Float32Array {
   const n = Math.hypot(...v);
   return v.map((a) => a / n);
 }
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-/** `base` turned towards a random direction, to cosine about `cos` with it. */
-function near(base: Float32Array, cos: number, seed: number): Float32Array {
-  const r = unit(seed, base.length);
-  const d = dot(r, base);
-  const perp = r.map((x, i) => x - d * base[i]!);
-  const pn = Math.hypot(...perp);
-  const s = Math.sqrt(1 - cos * cos);
-  return base.map((x, i) => cos * x + (s * perp[i]!) / pn);
-}
+/** `base` turned towards a random direction, to cosine `cos` with it. */
+const near = (base: Float32Array, cos: number, seed: number) => toward(base, cos, unit(seed, base.length));
 
 let seq = 0;
 function entry(over: Partial<Entry> = {}): Entry {
