@@ -75,7 +75,7 @@ export interface SemanticDeps {
 const GUARD_WHOLE = 8_192;
 
 /** Candidates considered per search: the nearest one may fail a guard while the next passes. */
-const TOP_K = 4;
+export const TOP_K = 4;
 
 export async function semanticLookup(deps: SemanticDeps, key: CacheKey, policy: CachePolicy): Promise<Lookup> {
   let vector: Float32Array;
