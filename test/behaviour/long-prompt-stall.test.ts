@@ -1,7 +1,8 @@
 /**
  * One long prompt does not stall other tenants: the key of a 16 MB prompt is built with node:crypto's SHA-256, one
  * normalisation pass and lossless-json over placeholders for long strings, so a small exact hit sent meanwhile waits
- * well under a second (it waited seconds with pure-JS hashing over the whole text).
+ * a small part of the time the long prompt takes (with pure-JS hashing over the whole text it waited seconds, most
+ * of it). Measured against that time, in the same run, so a busy machine slows both alike.
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,7 @@ describe('a 16 MB prompt from one tenant', () => {
     const c = h.client('sk-small');
     await chat(c, ask('What is the boiling point of water?'));
     const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prose(16_000_000) }] });
+    const start = performance.now();
     const sent = await send(h.reprise.url, big);
     let finished = false;
     void sent.done.then(() => (finished = true));
@@ -50,7 +52,10 @@ describe('a 16 MB prompt from one tenant', () => {
       n++;
       expect(res.headers.get('x-cache-status')).toBe('HIT');
     }
-    console.log(`${n} small exact hits while the long prompt was under way; the slowest took ${worst.toFixed(0)} ms`);
-    expect(worst, `another tenant's exact hit waited ${worst.toFixed(0)} ms`).toBeLessThan(1000);
+    const total = performance.now() - start;
+    console.log(`${n} small exact hits while the long prompt was under way (${total.toFixed(0)} ms); the slowest took ${worst.toFixed(0)} ms`);
+    // Idle or busy, the slowest was 16-20% of the long prompt's time on every front; one blocking pass over the
+    // whole text would be most of it.
+    expect(worst, `another tenant's exact hit waited ${worst.toFixed(0)} ms of the long prompt's ${total.toFixed(0)} ms`).toBeLessThan(total / 3);
   }, 120_000);
 });
